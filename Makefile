@@ -1,0 +1,35 @@
+# The two commands a newcomer needs: `make run` (the main job) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test install bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install whenever the project's dependencies change.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Main job: build the bundled example assets and print the build summary.
+run: install
+	$(BIN)/skewguard build examples/assets --out examples/dist
+
+# Whole test suite. In CI (CI=true) missing system tools are installed first;
+# pytest's "no tests collected" (exit 5) counts as a failure.
+test: install
+	bash scripts/ensure-tools.sh
+	$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+bench: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/build.py
+
+clean:
+	rm -rf $(VENV) examples/dist bench/.work tests/fixtures/npm/node_modules

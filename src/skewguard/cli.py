@@ -1,0 +1,166 @@
+"""The ``skewguard`` command line. Exit codes: 0 success, 1 failure, 2 usage error.
+
+User mistakes get one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+
+import click
+
+
+_WARNINGS_SHOWN = 20
+
+
+class _Failure(click.ClickException):
+    exit_code = 1
+
+    def show(self, file=None) -> None:
+        click.echo(f"skewguard: error: {self.format_message()}", err=True)
+
+
+def _human_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="skewguard")
+def main() -> None:
+    """Asset versioning, cache busting and version-skew protection for Python web apps."""
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True, metavar="SRC...")
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--no-originals", is_flag=True, help="Do not write canonical-name copies.")
+@click.option("--strict", is_flag=True, help="Fail (exit 1) when any reference is missing.")
+@click.option("--no-es-modules", is_flag=True, help="Do not rewrite ES module import/export specifiers.")
+@click.option("--static-url", default="/static/", show_default=True, help="URL prefix that root-absolute references start with.")
+@click.option("--hash-length", type=click.IntRange(8, 64), default=12, show_default=True)
+@click.option("--passthrough", metavar="REGEX", help="Names already hashed by a bundler; emitted as they are.")
+@click.option("--no-compress", is_flag=True, help="Do not write .gz/.br/.zst siblings.")
+@click.option("--brotli-quality", type=click.IntRange(0, 11), default=9, show_default=True)
+@click.option("--gzip-level", type=click.IntRange(1, 9), default=9, show_default=True)
+@click.option("--zstd-level", type=click.IntRange(1, 22), default=9, show_default=True)
+@click.option("--release-id", help="Release id to record (default: the manifest hash).")
+@click.option("--force", is_flag=True, help="Replace a staticfiles.json that skewguard did not write.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def build(sources, out, no_originals, strict, no_es_modules, static_url, hash_length, passthrough,
+          no_compress, brotli_quality, gzip_level, zstd_level, release_id, force, quiet, as_json) -> None:
+    """Build content-hashed static files from SRC directories into --out.
+
+    A SRC may carry a URL prefix: vendor=node_modules/pkg puts its files under vendor/.
+    """
+    from .build import BuildError, BuildOptions, MissingReferences
+    from .build import build as run_build
+
+    try:
+        pattern = re.compile(passthrough) if passthrough else None
+    except re.error as exc:
+        raise click.BadParameter(f"not a regular expression: {exc}", param_hint="--passthrough") from None
+    options = BuildOptions(
+        hash_length=hash_length, originals=not no_originals, strict=strict, es_modules=not no_es_modules,
+        static_url=static_url if static_url.endswith("/") else static_url + "/", passthrough=pattern,
+        compress=not no_compress, brotli_quality=brotli_quality, gzip_level=gzip_level,
+        zstd_level=zstd_level, release_id=release_id, force=force,
+    )
+    show_progress = not quiet and not as_json and sys.stderr.isatty()
+    try:
+        if show_progress:
+            with click.progressbar(length=0, label="building", file=sys.stderr, show_pos=True) as bar:
+                def progress(n: int) -> None:
+                    if bar.length == 0:
+                        bar.length = None
+                    bar.update(n)
+                report = run_build(list(sources), out, options, progress)
+        else:
+            report = run_build(list(sources), out, options)
+    except MissingReferences as exc:
+        for line in exc.missing:
+            click.echo(f"skewguard: {line}", err=True)
+        raise _Failure(str(exc)) from None
+    except BuildError as exc:
+        raise _Failure(str(exc)) from None
+    except OSError as exc:
+        raise _Failure(f"{exc.filename or out}: {exc.strerror}") from None
+
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    if quiet:
+        return
+    for warning in report.warnings[:_WARNINGS_SHOWN]:
+        click.echo(f"warning: {warning}", err=True)
+    if len(report.warnings) > _WARNINGS_SHOWN:
+        click.echo(f"warning: ... and {len(report.warnings) - _WARNINGS_SHOWN} more (--json lists them all)", err=True)
+    click.echo(
+        f"built {report.files} files ({_human_bytes(report.bytes)}) into {report.out}: "
+        f"{report.written} written, {report.passed_through} passed through, "
+        f"compression saved {_human_bytes(report.compression_saved)}, "
+        f"{len(report.warnings)} warning(s)\n"
+        f"version {report.version} (release {report.release_id}) in {report.seconds:.2f}s"
+    )
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--keep", type=click.IntRange(min=1), default=3, show_default=True, help="Newest releases to keep.")
+@click.option("--max-age", default="7d", show_default=True, help="Also keep releases younger than this (90s, 10m, 12h, 7d, 2w).")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+def prune(directory, keep, max_age, dry_run) -> None:
+    """Delete files that only releases outside the retention window need."""
+    from .build import BuildError, apply_prune, parse_duration, plan_prune
+    from .build.builder import STATE_DIR
+    from .build.lock import exclusive
+
+    try:
+        age = parse_duration(max_age)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--max-age") from None
+    if not os.path.isdir(directory):
+        raise _Failure(f"{directory} is not a build output directory")
+    try:
+        with exclusive(os.path.join(directory, STATE_DIR)) if os.path.isdir(os.path.join(directory, STATE_DIR)) else _nothing():
+            plan = plan_prune(directory, keep, age)
+            if not dry_run:
+                apply_prune(directory, plan)
+    except BuildError as exc:
+        raise _Failure(str(exc)) from None
+    verb = "would delete" if dry_run else "deleted"
+    for name in plan.delete:
+        click.echo(f"{verb} {name}")
+    click.echo(
+        f"{verb} {len(plan.delete)} file(s); kept {len(plan.kept)} release(s), "
+        f"{'would drop' if dry_run else 'dropped'} {len(plan.dropped)}"
+    )
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+def version(directory) -> None:
+    """Print the version of the build in DIRECTORY and where it comes from."""
+    from .manifest import Manifest, ManifestError, manifest_path
+
+    try:
+        manifest = Manifest.load(manifest_path(directory))
+    except ManifestError as exc:
+        raise _Failure(str(exc)) from None
+    click.echo(f"{manifest.hash} (source: manifest)")
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False

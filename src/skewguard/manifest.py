@@ -1,0 +1,142 @@
+"""The manifest ``staticfiles.json``: Django-compatible paths and hash, plus skewguard's extensions.
+
+Django's ManifestStaticFilesStorage reads ``version``, ``paths`` and ``hash`` and ignores the rest,
+so a skewguard manifest can be dropped in where Django expects its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .atomic import write_atomic
+
+MANIFEST_NAME = "staticfiles.json"
+MANIFEST_VERSION = "1.1"
+# Versions Django itself writes and reads; anything else is not a manifest we understand.
+_READABLE_VERSIONS = ("1.0", "1.1")
+
+
+class ManifestError(Exception):
+    """A manifest that is missing, unreadable or not in a format skewguard understands."""
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """Facts about one emitted (hashed or passed-through) file."""
+
+    size: int
+    integrity: str  # Subresource Integrity value, "sha384-<base64>"
+    encodings: tuple[str, ...] = ()  # precompressed siblings available: "br", "gzip", "zstd"
+
+
+@dataclass(frozen=True)
+class Release:
+    id: str
+    built_at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class Manifest:
+    paths: Mapping[str, str]  # canonical path -> hashed (or passed-through) path
+    hash: str
+    files: Mapping[str, FileInfo] = field(default_factory=dict)
+    release: Release | None = None
+
+    @property
+    def is_skewguard(self) -> bool:
+        """True for manifests written by skewguard (not by Django's collectstatic)."""
+        return self.release is not None
+
+    def to_json(self) -> bytes:
+        document: dict[str, object] = {
+            "version": MANIFEST_VERSION,
+            "hash": self.hash,
+            "paths": dict(sorted(self.paths.items())),
+            "files": {
+                name: {
+                    "size": info.size,
+                    "integrity": info.integrity,
+                    "encodings": list(info.encodings),
+                }
+                for name, info in sorted(self.files.items())
+            },
+        }
+        if self.release is not None:
+            document["release"] = {"id": self.release.id, "built_at": self.release.built_at}
+        return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+    def save(self, path: str) -> None:
+        """Write atomically and durably: a crash leaves the previous manifest intact."""
+        write_atomic(path, self.to_json(), durable=True)
+
+    @classmethod
+    def load(cls, path: str) -> Manifest:
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except FileNotFoundError:
+            raise ManifestError(f"manifest not found: {path}") from None
+        except OSError as exc:
+            raise ManifestError(f"cannot read manifest {path}: {exc.strerror}") from None
+        return cls.parse(raw, origin=path)
+
+    @classmethod
+    def parse(cls, raw: bytes, *, origin: str = "manifest") -> Manifest:
+        try:
+            document = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ManifestError(f"{origin} is not valid JSON ({exc})") from None
+        if not isinstance(document, dict):
+            raise ManifestError(f"{origin} is not a staticfiles manifest (top level is not an object)")
+        if document.get("version") not in _READABLE_VERSIONS:
+            raise ManifestError(
+                f"{origin} is not a staticfiles manifest (version {document.get('version')!r}, "
+                f"expected one of {', '.join(_READABLE_VERSIONS)})"
+            )
+        paths = document.get("paths")
+        if not isinstance(paths, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in paths.items()
+        ):
+            raise ManifestError(f"{origin} has no valid 'paths' mapping")
+        manifest_hash = document.get("hash")
+        if not isinstance(manifest_hash, str) or not manifest_hash:
+            manifest_hash = paths_hash(paths)
+        files: dict[str, FileInfo] = {}
+        raw_files = document.get("files", {})
+        if not isinstance(raw_files, dict):
+            raise ManifestError(f"{origin} has an invalid 'files' section")
+        for name, info in raw_files.items():
+            try:
+                files[name] = FileInfo(
+                    size=int(info["size"]),
+                    integrity=str(info["integrity"]),
+                    encodings=tuple(str(e) for e in info.get("encodings", ())),
+                )
+            except (KeyError, TypeError, ValueError):
+                raise ManifestError(f"{origin} has an invalid entry for {name!r} in 'files'") from None
+        release = None
+        raw_release = document.get("release")
+        if raw_release is not None:
+            if not isinstance(raw_release, dict) or not isinstance(raw_release.get("id"), str):
+                raise ManifestError(f"{origin} has an invalid 'release' section")
+            release = Release(id=raw_release["id"], built_at=str(raw_release.get("built_at", "")))
+        return cls(paths=paths, hash=manifest_hash, files=files, release=release)
+
+
+def paths_hash(paths: Mapping[str, str], length: int = 12) -> str:
+    """The app-level hash: derived from every (canonical, hashed) pair, independent of order."""
+    digest = hashlib.sha256()
+    for canonical, hashed in sorted(paths.items()):
+        digest.update(canonical.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+        digest.update(hashed.encode("utf-8", "surrogateescape"))
+        digest.update(b"\n")
+    return digest.hexdigest()[:length]
+
+
+def manifest_path(directory: str) -> str:
+    return os.path.join(directory, MANIFEST_NAME)

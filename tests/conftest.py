@@ -1,0 +1,47 @@
+"""Shared fixtures: real tools, real packages. Locally a missing tool skips; under CI=true it fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI") == "true"
+NPM_FIXTURE = ROOT / "tests" / "fixtures" / "npm"
+
+
+def require_tool(name: str) -> str:
+    """The path of a system tool the test drives for real."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (make test installs it under CI=true)"
+        if IN_CI:
+            pytest.fail(f"CI: {message}")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def npm_packages() -> Path:
+    """node_modules of tests/fixtures/npm: real front-end packages from the npm registry."""
+    modules = NPM_FIXTURE / "node_modules"
+    marker = modules / ".package-lock.json"
+    lock = NPM_FIXTURE / "package-lock.json"
+    if not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime:
+        npm = require_tool("npm")
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=NPM_FIXTURE, check=True
+        )
+    return modules
+
+
+def run_cli(*args: str, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+    """Run the installed ``skewguard`` command as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "skewguard", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
