@@ -1,0 +1,607 @@
+"""The build: sources -> references -> dependency order -> hashed outputs -> manifest.
+
+One pass over the reference graph in dependency order: when a file is emitted, every file it
+references already has its final name, so its hash covers theirs and a changed leaf renames
+every file that (transitively) references it. Writes are ordered so that a build killed at any
+moment leaves the previous release serving: hashed files first (each written to a temporary
+name and renamed, so a half-written file never exists under a final name), then the release
+history, then the manifest (atomic, durable), then canonical-name copies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from ..atomic import link_atomic, write_atomic
+from ..manifest import FileInfo, Manifest, ManifestError, Release, manifest_path, paths_hash
+from . import compress
+from .cache import BuildCache, CachedSource
+from .errors import BuildError
+from .graph import components_in_dependency_order
+from .history import ReleaseRecord, add_release, load_history, save_history
+from .lock import exclusive
+from .references import Reference, find_css_references, find_js_references
+from .sources import SourceFile, SourceSpec, parse_source_spec, scan_sources
+from .stamp import BuildStamp, stat_key
+from .urls import Target, hashed_name, resolve, rewrite_reference
+
+STATE_DIR = ".skewguard"
+CACHE_PATH = os.path.join(STATE_DIR, "build-cache.json")
+STAMP_PATH = os.path.join(STATE_DIR, "build-stamp.json")
+_PARSED_EXTENSIONS = {"css": "css", "js": "js", "mjs": "js"}
+# Compression work is sent to worker processes in batches of about this much.
+_BATCH_BYTES = 4 << 20
+_BATCH_FILES = 256
+
+
+@dataclass
+class BuildOptions:
+    hash_length: int = 12
+    originals: bool = True  # also write canonical-name copies
+    strict: bool = False  # missing references fail the build
+    es_modules: bool = True  # rewrite ES module specifiers in JS
+    static_url: str = "/static/"  # maps root-absolute references into the tree
+    passthrough: re.Pattern[str] | None = None  # names already hashed by a bundler
+    compress: bool = True
+    brotli_quality: int = 9
+    gzip_level: int = 9
+    zstd_level: int = 9
+    release_id: str | None = None  # default: the manifest hash
+    force: bool = False  # replace a corrupt or foreign staticfiles.json
+    workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
+
+    def fingerprint(self) -> str:
+        """What the per-file cache depends on."""
+        pattern = self.passthrough.pattern if self.passthrough else ""
+        return f"{self.hash_length}|{self.es_modules}|{self.static_url}|{pattern}"
+
+    def full_fingerprint(self, encoders: list[str]) -> str:
+        """Everything that shapes the output directory, for the up-to-date check."""
+        levels = f"{self.brotli_quality},{self.gzip_level},{self.zstd_level}"
+        return f"{self.fingerprint()}|{self.originals}|{self.compress}|{levels}|{encoders}|{self.release_id}"
+
+
+@dataclass
+class BuildReport:
+    out: str
+    version: str = ""
+    release_id: str = ""
+    files: int = 0
+    bytes: int = 0
+    passed_through: int = 0
+    written: int = 0
+    compressed: int = 0
+    compression_saved: int = 0
+    warnings: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @classmethod
+    def replay(cls, recorded: dict, seconds: float) -> BuildReport:
+        """The report of an up-to-date rebuild: the previous one, with nothing written."""
+        fields = ("out", "version", "release_id", "files", "bytes", "passed_through", "warnings", "missing")
+        return cls(**{name: recorded[name] for name in fields}, seconds=seconds)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "out": self.out,
+            "version": self.version,
+            "release": self.release_id,
+            "files": self.files,
+            "bytes": self.bytes,
+            "passed_through": self.passed_through,
+            "written": self.written,
+            "compressed": self.compressed,
+            "compression_saved": self.compression_saved,
+            "warnings": self.warnings,
+            "missing": self.missing,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class MissingReferences(BuildError):
+    """``--strict`` and at least one reference that resolves to no file."""
+
+    def __init__(self, missing: list[str]):
+        self.missing = missing
+        super().__init__(f"{len(missing)} missing reference(s) (--strict)")
+
+
+@dataclass(slots=True)
+class _Emitted:
+    name: str  # output name relative to the output directory
+    file_hash: str  # the hash in the name ("" for passed-through files)
+    digest: str  # sha384 hex of the emitted bytes
+    size: int
+
+
+def build(
+    sources: list[str],
+    out: str,
+    options: BuildOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BuildReport:
+    """Build ``sources`` into ``out``; raises BuildError with a one-line message on user errors."""
+    options = options or BuildOptions()
+    specs = [parse_source_spec(s) for s in sources]
+    if not specs:
+        raise BuildError("no source directories given")
+    out = os.path.abspath(out)
+    for spec in specs:
+        if os.path.realpath(spec.root) == os.path.realpath(out):
+            raise BuildError(f"output directory {out} is also a source directory")
+    state_dir = os.path.join(out, STATE_DIR)
+    try:
+        os.makedirs(state_dir, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(f"cannot create output directory {out}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise BuildError(f"output directory {out} is not writable")
+    with exclusive(state_dir):
+        return _Build(specs, out, options, progress).run()
+
+
+def _sri(digest_hex: str) -> str:
+    return "sha384-" + base64.b64encode(bytes.fromhex(digest_hex)).decode()
+
+
+class _Build:
+    def __init__(self, specs: list[SourceSpec], out: str, options: BuildOptions, progress):
+        self.specs = specs
+        self.out = out
+        self.options = options
+        self.progress = progress or (lambda n: None)
+        self.report = BuildReport(out=out)
+        self.emitted: dict[str, _Emitted] = {}
+        self.contents: dict[str, bytes] = {}  # sources read while finding references
+        self.refs: dict[str, list[Reference]] = {}
+        self.digests: dict[str, str] = {}  # canonical -> sha384 hex of the source bytes
+        self.created_dirs: set[str] = set()
+        self.encoders = (
+            compress.available_encoders(options.brotli_quality, options.zstd_level, options.gzip_level)
+            if options.compress
+            else []
+        )
+        self.levels = compress.Levels(options.brotli_quality, options.gzip_level, options.zstd_level)
+        self.pool: ProcessPoolExecutor | None = None  # started once there is enough to compress
+        self.batch: list[str] = []
+        self.batch_bytes = 0
+        self.compressions: list[Future] = []
+
+    # -- orchestration ---------------------------------------------------------------------------
+
+    def run(self) -> BuildReport:
+        started = time.perf_counter()
+        start_ns = time.time_ns()
+        self.files, warnings = scan_sources(self.specs, exclude_dir=self.out)
+        if not self.files:
+            raise BuildError("no files found in " + ", ".join(s.root for s in self.specs))
+        fingerprint = self.options.full_fingerprint([e.name for e in self.encoders])
+        watched = [p for spec in self.specs for p in _vite_manifest_candidates(spec)] + [manifest_path(self.out)]
+        stamp_path = os.path.join(self.out, STAMP_PATH)
+        stamp = None if self.options.force else BuildStamp.load(stamp_path)
+        if stamp is not None and stamp.matches(fingerprint, self.files):
+            report = BuildReport.replay(stamp.report, time.perf_counter() - started)
+            if self.options.strict and report.missing:
+                raise MissingReferences(report.missing)
+            return report
+        previous = self._previous_manifest()
+        self.report.warnings.extend(warnings)
+        self.passthrough = self._passthrough_names()
+        self.cache = BuildCache.load(os.path.join(self.out, CACHE_PATH), self.options.fingerprint())
+        try:
+            self._find_references()
+            self._emit_all()
+            encodings = self._finish_compression()
+        finally:
+            if self.pool:
+                self.pool.shutdown(cancel_futures=True)
+        if self.options.strict and self.report.missing:
+            raise MissingReferences(self.report.missing)
+
+        manifest = self._manifest(encodings)
+        self.report.version = manifest.hash
+        self.report.release_id = manifest.release.id if manifest.release else ""
+        unchanged = previous is not None and _same_release(previous, manifest)
+        if not unchanged:
+            originals = sorted(c for c in self.emitted if c not in self.passthrough) if self.options.originals else []
+            record = ReleaseRecord(
+                id=manifest.release.id,
+                hash=manifest.hash,
+                built_at=manifest.release.built_at,
+                files=sorted({e.name for e in self.emitted.values()}),
+                originals=originals,
+            )
+            save_history(self.out, add_release(load_history(self.out), record))
+            manifest.save(manifest_path(self.out))
+        if self.options.originals:
+            self._write_originals(encodings)
+        self.cache.save(os.path.join(self.out, CACHE_PATH), start_ns, {f.path for f in self.files.values()})
+        BuildStamp(
+            fingerprint,
+            start_ns,
+            {f.path: [f.size, f.mtime_ns] for f in self.files.values()},
+            {path: stat_key(path) for path in watched},
+            {**self.report.__dict__},
+        ).save(stamp_path)
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _previous_manifest(self) -> Manifest | None:
+        path = manifest_path(self.out)
+        if not os.path.exists(path):
+            return None
+        try:
+            manifest = Manifest.load(path)
+        except ManifestError as exc:
+            if self.options.force:
+                self.report.warnings.append(f"replacing unreadable manifest: {exc}")
+                return None
+            raise BuildError(f"{exc}; refusing to replace it (move it away or pass --force)") from None
+        if not manifest.is_skewguard:
+            if self.options.force:
+                self.report.warnings.append(f"replacing {path}, which was not written by skewguard")
+                return None
+            raise BuildError(
+                f"{path} was not written by skewguard (Django's collectstatic?); "
+                "refusing to replace it (move it away or pass --force)"
+            )
+        return manifest
+
+    def _passthrough_names(self) -> set[str]:
+        """Files a bundler has already content-hashed: listed in a Vite manifest or matching the pattern."""
+        names: set[str] = set()
+        for spec in self.specs:
+            for candidate in _vite_manifest_candidates(spec):
+                for name in _vite_manifest_files(candidate):
+                    if spec.prefix + name in self.files:
+                        names.add(spec.prefix + name)
+        pattern = self.options.passthrough
+        if pattern is not None:
+            names.update(c for c in self.files if pattern.search(c))
+        self.report.passed_through = len(names)
+        return names
+
+    # -- references ------------------------------------------------------------------------------
+
+    def _find_references(self) -> None:
+        for canonical, source in self.files.items():
+            language = _PARSED_EXTENSIONS.get(canonical.rpartition(".")[2].lower())
+            if language is None or canonical in self.passthrough:
+                continue
+            cached = self.cache.lookup(source)
+            if cached is not None and cached.refs is not None:
+                self.refs[canonical] = cached.refs
+                self.digests[canonical] = cached.digest
+                continue
+            data = self._read(source)
+            if data is None:
+                continue
+            if language == "css":
+                refs = find_css_references(data)
+            else:
+                refs = find_js_references(data, es_modules=self.options.es_modules)
+            if refs:
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:
+                    self.report.warnings.append(
+                        f"{canonical}: not valid UTF-8; its references were rewritten byte for byte"
+                    )
+            digest = hashlib.sha384(data).hexdigest()
+            self.refs[canonical] = refs
+            self.digests[canonical] = digest
+            self.contents[canonical] = data
+            self.cache.sources[source.path] = CachedSource(source.size, source.mtime_ns, digest, refs)
+
+    def _targets(self, canonical: str) -> list[tuple[Reference, Target]]:
+        resolved = []
+        for ref in self.refs.get(canonical, ()):
+            target = resolve(
+                ref.url, canonical, self.options.static_url, bare_is_relative=ref.kind != "module"
+            )
+            if target is not None:
+                resolved.append((ref, target))
+        return resolved
+
+    # -- emission --------------------------------------------------------------------------------
+
+    def _emit_all(self) -> None:
+        edges = {
+            canonical: [t.canonical for _, t in self._targets(canonical) if t.canonical in self.files]
+            for canonical in self.refs
+        }
+        for component in components_in_dependency_order(self.files, edges):
+            if len(component) == 1 and component[0] not in edges.get(component[0], ()):
+                self._emit_single(component[0])
+            else:
+                self._emit_cycle(component)
+            self.progress(len(component))
+
+    def _rewrites(self, canonical: str, hashes: dict[str, str]) -> list[tuple[int, int, bytes]]:
+        """Replacements for the references of ``canonical``.
+
+        A target's hash comes from ``hashes`` (fellow members of a cycle) or from its emitted
+        output; a target with neither is missing (not in the tree, or vanished mid-build).
+        """
+        rewrites = []
+        for ref, target in self._targets(canonical):
+            file_hash = hashes.get(target.canonical)
+            if file_hash is None:
+                emitted = self.emitted.get(target.canonical)
+                if emitted is None:
+                    self._missing(canonical, ref)
+                    continue
+                file_hash = emitted.file_hash
+            if file_hash:  # passed-through targets keep their name
+                new_url = rewrite_reference(ref.url, target, file_hash)
+                rewrites.append((ref.start, ref.end, new_url.encode("utf-8", "surrogateescape")))
+        return rewrites
+
+    def _missing(self, canonical: str, ref: Reference) -> None:
+        if ref.kind == "sourcemap" and not self.options.strict:
+            self.report.warnings.append(f"{canonical}:{ref.line}: source map {ref.url!r} not found")
+            return
+        message = f"{canonical}:{ref.line}: missing reference {ref.url!r}"
+        if message in self.report.missing:  # cycle members are rewritten twice
+            return
+        self.report.missing.append(message)
+        self.report.warnings.append(message)
+
+    def _emit_single(self, canonical: str) -> None:
+        source = self.files[canonical]
+        rewrites = self._rewrites(canonical, {}) if canonical in self.refs else []
+        if not rewrites:
+            self._emit_unchanged(canonical, source, passthrough=canonical in self.passthrough)
+            return
+        # The output is determined by the source bytes and the rewrites: a known key means a
+        # known output, found without reading the source again.
+        key = hashlib.sha256(
+            canonical.encode("utf-8", "surrogateescape")
+            + b"\0"
+            + self.digests[canonical].encode()
+            + b"".join(b"%d:%d:%s\0" % r for r in rewrites)
+        ).hexdigest()
+        cached = self.cache.outputs.get(key)
+        if cached is not None and os.path.exists(os.path.join(self.out, cached[0])):
+            self.contents.pop(canonical, None)
+            self._record(canonical, _Emitted(*cached), written=False)
+            return
+        data = self._source_bytes(canonical, source)
+        if data is None:
+            return
+        output = _apply(data, rewrites)
+        emitted = self._emitted_for(canonical, output)
+        self.cache.outputs[key] = [emitted.name, emitted.file_hash, emitted.digest, emitted.size]
+        self._record(canonical, emitted, written=self._write(emitted.name, output))
+
+    def _emit_unchanged(self, canonical: str, source: SourceFile, passthrough: bool) -> None:
+        """Emit a file whose output bytes are its source bytes."""
+        digest = self.digests.get(canonical)
+        if digest is None:
+            cached = self.cache.lookup(source)
+            digest = cached.digest if cached else None
+        if digest is not None:
+            emitted = self._name(canonical, digest, source.size, passthrough)
+            if os.path.exists(os.path.join(self.out, emitted.name)):
+                self.contents.pop(canonical, None)
+                self._record(canonical, emitted, written=False)
+                return
+        data = self._source_bytes(canonical, source)
+        if data is None:
+            return
+        emitted = self._emitted_for(canonical, data, passthrough)
+        self.cache.sources[source.path] = CachedSource(
+            source.size, source.mtime_ns, emitted.digest, self.refs.get(canonical)
+        )
+        self._record(canonical, emitted, written=self._write(emitted.name, data))
+
+    def _emit_cycle(self, members: list[str]) -> None:
+        """Hash a strongly connected component as one unit.
+
+        No member can contain its own final hash, so each member's hash is derived from a digest
+        over all members (paths and bytes, with references leaving the cycle already rewritten)
+        plus the member's own path. Deterministic, and any change in any member renames them all.
+        The integrity value is still over each member's emitted bytes.
+        """
+        contents = {}
+        for member in members:
+            data = self._source_bytes(member, self.files[member])
+            if data is not None:
+                contents[member] = data
+        unit = hashlib.sha384()
+        for member, data in sorted(contents.items()):
+            leaving = self._rewrites(member, dict.fromkeys(contents, ""))
+            unit.update(member.encode("utf-8", "surrogateescape") + b"\0" + _apply(data, leaving) + b"\0")
+        unit_digest = unit.digest()
+        hashes = {
+            member: hashlib.sha384(unit_digest + member.encode("utf-8", "surrogateescape")).hexdigest()[
+                : self.options.hash_length
+            ]
+            for member in contents
+        }
+        for member, data in sorted(contents.items()):
+            output = _apply(data, self._rewrites(member, hashes))
+            emitted = _Emitted(hashed_name(member, hashes[member]), hashes[member], hashlib.sha384(output).hexdigest(), len(output))
+            self._record(member, emitted, written=self._write(emitted.name, output))
+
+    def _name(self, canonical: str, digest: str, size: int, passthrough: bool = False) -> _Emitted:
+        if passthrough:
+            return _Emitted(canonical, "", digest, size)
+        file_hash = digest[: self.options.hash_length]
+        return _Emitted(hashed_name(canonical, file_hash), file_hash, digest, size)
+
+    def _emitted_for(self, canonical: str, output: bytes, passthrough: bool = False) -> _Emitted:
+        return self._name(canonical, hashlib.sha384(output).hexdigest(), len(output), passthrough)
+
+    def _record(self, canonical: str, emitted: _Emitted, written: bool) -> None:
+        """Register an output; ``written`` when this build wrote it (then it is compressed)."""
+        self.emitted[canonical] = emitted
+        self.report.files += 1
+        self.report.bytes += emitted.size
+        if not self.encoders or not compress.is_compressible(emitted.name, emitted.size):
+            return
+        if not written:
+            if emitted.name in self.cache.encodings:
+                return
+            # Written by an earlier build: keep its siblings; compress only if it has none.
+            path = os.path.join(self.out, emitted.name)
+            existing = [e.name for e in self.encoders if os.path.exists(path + e.suffix)]
+            if existing:
+                self.cache.encodings[emitted.name] = sorted(existing)
+                return
+        self.batch.append(emitted.name)
+        self.batch_bytes += emitted.size
+        if self.batch_bytes >= _BATCH_BYTES or len(self.batch) >= _BATCH_FILES:
+            self._submit_batch()
+
+    def _submit_batch(self) -> None:
+        if not self.batch:
+            return
+        if self.pool is None:
+            # fork, not spawn: spawn re-imports the caller's __main__ (a script calling build()
+            # without a __name__ guard would run again). ProcessPoolExecutor forks all workers
+            # before it starts its own thread, so the fork copies a single-threaded process.
+            self.pool = ProcessPoolExecutor(self.options.workers, mp_context=multiprocessing.get_context("fork"))
+        paths = [os.path.join(self.out, name) for name in self.batch]
+        self.compressions.append(self.pool.submit(compress.compress_paths, paths, self.levels))
+        self.batch, self.batch_bytes = [], 0
+
+    def _source_bytes(self, canonical: str, source: SourceFile) -> bytes | None:
+        data = self.contents.pop(canonical, None)
+        return data if data is not None else self._read(source)
+
+    def _read(self, source: SourceFile) -> bytes | None:
+        try:
+            with open(source.path, "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            self.report.warnings.append(f"{source.canonical}: vanished during the build; skipped")
+        except OSError as exc:
+            self.report.warnings.append(f"{source.canonical}: cannot be read ({exc.strerror}); skipped")
+        return None
+
+    def _write(self, name: str, data: bytes) -> bool:
+        """Write an output unless it exists (outputs are content-addressed); True if written."""
+        path = os.path.join(self.out, name)
+        if os.path.exists(path):
+            return False
+        directory = os.path.dirname(path)
+        if directory not in self.created_dirs:
+            os.makedirs(directory, exist_ok=True)
+            self.created_dirs.add(directory)
+        write_atomic(path, data)
+        self.report.written += 1
+        return True
+
+    def _finish_compression(self) -> dict[str, tuple[str, ...]]:
+        if self.pool is None:  # little to do: not worth starting worker processes
+            results = compress.compress_paths([os.path.join(self.out, n) for n in self.batch], self.levels)
+        else:
+            self._submit_batch()
+            results = [r for future in self.compressions for r in future.result()]
+        prefix = len(self.out) + 1
+        for path, encodings, saved in results:
+            self.cache.encodings[path[prefix:]] = list(encodings)
+            if encodings:
+                self.report.compressed += 1
+            self.report.compression_saved += saved
+        live = {e.name for e in self.emitted.values()}
+        return {name: tuple(encs) for name, encs in self.cache.encodings.items() if name in live}
+
+    # -- results ---------------------------------------------------------------------------------
+
+    def _manifest(self, encodings: dict[str, tuple[str, ...]]) -> Manifest:
+        paths = {canonical: e.name for canonical, e in self.emitted.items()}
+        files = {
+            e.name: FileInfo(size=e.size, integrity=_sri(e.digest), encodings=encodings.get(e.name, ()))
+            for e in self.emitted.values()
+        }
+        app_hash = paths_hash(paths)
+        built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return Manifest(paths, app_hash, files, Release(self.options.release_id or app_hash, built_at))
+
+    def _write_originals(self, encodings: dict[str, tuple[str, ...]]) -> None:
+        """Canonical-name copies: hard links to the hashed files (the same bytes, no extra space)."""
+        for canonical, emitted in self.emitted.items():
+            if canonical == emitted.name:
+                continue
+            hashed_path = os.path.join(self.out, emitted.name)
+            canonical_path = os.path.join(self.out, canonical)
+            pairs = [("", hashed_path)] + [
+                (compress.SUFFIX[enc], hashed_path + compress.SUFFIX[enc]) for enc in encodings.get(emitted.name, ())
+            ]
+            for suffix, source_path in pairs:
+                if not _same_file(source_path, canonical_path + suffix):
+                    link_atomic(source_path, canonical_path + suffix)
+            for enc, suffix in compress.SUFFIX.items():
+                if enc not in encodings.get(emitted.name, ()) and os.path.lexists(canonical_path + suffix):
+                    os.unlink(canonical_path + suffix)
+
+
+def _same_release(a: Manifest, b: Manifest) -> bool:
+    """Equal but for the build time: then nothing needs writing."""
+    return (
+        a.paths == b.paths
+        and a.files == b.files
+        and a.hash == b.hash
+        and (a.release and a.release.id) == (b.release and b.release.id)
+    )
+
+
+def _apply(data: bytes, rewrites: list[tuple[int, int, bytes]]) -> bytes:
+    if not rewrites:
+        return data
+    parts, last = [], 0
+    for start, end, replacement in sorted(rewrites):
+        parts.append(data[last:start])
+        parts.append(replacement)
+        last = end
+    parts.append(data[last:])
+    return b"".join(parts)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except FileNotFoundError:
+        return False
+    if (sa.st_ino, sa.st_dev) == (sb.st_ino, sb.st_dev):
+        return True
+    if sa.st_size != sb.st_size:
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:  # a copy, where hard links were unavailable
+        return fa.read() == fb.read()
+
+
+def _vite_manifest_candidates(spec: SourceSpec) -> list[str]:
+    return [os.path.join(spec.root, ".vite", "manifest.json"), os.path.join(spec.root, "manifest.json")]
+
+
+def _vite_manifest_files(path: str) -> set[str]:
+    """Output files named by a Vite manifest (``file``, ``css``, ``assets``); empty if not one."""
+    try:
+        with open(path, "rb") as fh:
+            document = json.load(fh)
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(document, dict) or not document:
+        return set()
+    names: set[str] = set()
+    for chunk in document.values():
+        if not isinstance(chunk, dict) or not isinstance(chunk.get("file"), str):
+            return set()  # not a Vite manifest (a PWA manifest.json, say)
+        names.add(chunk["file"])
+        for key in ("css", "assets"):
+            names.update(n for n in chunk.get(key, ()) if isinstance(n, str))
+    return names

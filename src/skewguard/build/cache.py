@@ -1,0 +1,94 @@
+"""What an earlier build learned, so a rebuild re-reads only what changed.
+
+A source is trusted when its size and mtime_ns match what was recorded *and* it was not
+modified within two seconds of that build's start (the "racy" window: a file written in the
+same clock tick as the scan could change without its mtime moving). Anything else is re-read.
+The cache is an optimisation only: deleting it changes nothing but speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+from ..atomic import write_atomic
+from .references import Reference
+from .sources import SourceFile
+
+CACHE_FORMAT = 1
+RACY_WINDOW_NS = 2_000_000_000
+
+
+@dataclass
+class CachedSource:
+    size: int
+    mtime_ns: int
+    digest: str  # sha384 hex of the source bytes
+    refs: list[Reference] | None  # None for files that are not parsed
+
+
+@dataclass
+class BuildCache:
+    fingerprint: str
+    previous_start_ns: int = 0
+    sources: dict[str, CachedSource] = field(default_factory=dict)
+    # output key (source digest + rewrites) -> [hashed name, sha384 hex, size]
+    outputs: dict[str, list] = field(default_factory=dict)
+    # hashed name -> encodings whose siblings exist
+    encodings: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str, fingerprint: str) -> BuildCache:
+        try:
+            with open(path, "rb") as fh:
+                document = json.load(fh)
+            if document.get("format") != CACHE_FORMAT or document.get("fingerprint") != fingerprint:
+                return cls(fingerprint)
+            sources = {
+                p: CachedSource(
+                    e[0], e[1], e[2], None if e[3] is None else [Reference(*r) for r in e[3]]
+                )
+                for p, e in document["sources"].items()
+            }
+            return cls(
+                fingerprint,
+                int(document["start_ns"]),
+                sources,
+                dict(document["outputs"]),
+                dict(document["encodings"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return cls(fingerprint)  # a missing or damaged cache only costs a full rebuild
+
+    def lookup(self, source: SourceFile) -> CachedSource | None:
+        entry = self.sources.get(source.path)
+        if (
+            entry is None
+            or entry.size != source.size
+            or entry.mtime_ns != source.mtime_ns
+            or source.mtime_ns >= self.previous_start_ns - RACY_WINDOW_NS
+        ):
+            return None
+        return entry
+
+    def save(self, path: str, start_ns: int, live_sources: set[str]) -> None:
+        document = {
+            "format": CACHE_FORMAT,
+            "fingerprint": self.fingerprint,
+            "start_ns": start_ns,
+            "sources": {
+                p: [
+                    e.size,
+                    e.mtime_ns,
+                    e.digest,
+                    None if e.refs is None else [[r.start, r.end, r.url, r.line, r.kind] for r in e.refs],
+                ]
+                for p, e in self.sources.items()
+                if p in live_sources
+            },
+            "outputs": self.outputs,
+            "encodings": self.encodings,
+        }
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_atomic(path, json.dumps(document, separators=(",", ":")).encode())
