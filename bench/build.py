@@ -23,7 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "npm"
 TREE = FIXTURE / "node_modules"
-WORK = ROOT / "bench" / ".work"
+# Outputs go to tmpfs when there is one: on a VM disk, file creation alone swings 25x from run to
+# run (seen here: 33 to 850 us per file), which would measure the disk, not the tools.
+WORK = Path("/dev/shm/skewguard-bench") if Path("/dev/shm").is_dir() else ROOT / "bench" / ".work"
 SKEWGUARD = [sys.executable, "-m", "skewguard"]
 
 DJANGO_SETTINGS = """
@@ -102,19 +104,22 @@ def best(repeat: int, run) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=WORK, help=f"output directory (default {WORK})")
     args = parser.parse_args()
+    work = args.work
     ensure_fixture()
-    WORK.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     files = sum(1 for p in TREE.rglob("*") if p.is_file())
     size = sum(p.stat().st_size for p in TREE.rglob("*") if p.is_file())
-    print(f"tree: {files} files, {size / 1e6:.0f} MB; {os.cpu_count()} cores; Python {platform.python_version()}")
+    print(f"tree: {files} files, {size / 1e6:.0f} MB; {os.cpu_count()} cores; Python {platform.python_version()}; "
+          f"outputs in {work}")
 
     results: dict[str, float] = {}
-    results["django"] = best(args.repeat, lambda: django_collectstatic("bench_storages.LenientManifest", WORK / "django"))
-    results["skewguard"] = best(args.repeat, lambda: skewguard_build(WORK / "sg", "--no-compress"))
-    results["whitenoise"] = best(args.repeat, lambda: django_collectstatic("bench_storages.LenientWhiteNoise", WORK / "whitenoise"))
-    results["skewguard_compress"] = best(args.repeat, lambda: skewguard_build(WORK / "sgc"))
-    results["noop"] = min(skewguard_build(WORK / "sgc", clean=False) for _ in range(max(5, args.repeat)))
+    results["django"] = best(args.repeat, lambda: django_collectstatic("bench_storages.LenientManifest", work / "django"))
+    results["skewguard"] = best(args.repeat, lambda: skewguard_build(work / "sg", "--no-compress"))
+    results["whitenoise"] = best(args.repeat, lambda: django_collectstatic("bench_storages.LenientWhiteNoise", work / "whitenoise"))
+    results["skewguard_compress"] = best(args.repeat, lambda: skewguard_build(work / "sgc"))
+    results["noop"] = min(skewguard_build(work / "sgc", clean=False) for _ in range(max(5, args.repeat)))
 
     def row(label: str, seconds: float, note: str = "") -> None:
         print(f"{label:<58} {seconds:8.2f} s  {note}")
@@ -127,9 +132,10 @@ def main() -> None:
         f"{results['whitenoise'] / results['skewguard_compress']:.1f}x faster")
     row("skewguard build, no-op rebuild (best of 5, whole process)", results["noop"])
     print()
-    for label, out in (("WhiteNoise", WORK / "whitenoise"), ("skewguard", WORK / "sgc")):
+    for label, out in (("WhiteNoise", work / "whitenoise"), ("skewguard", work / "sgc")):
         print(f"{label:<10} compressed output: .gz {compressed_bytes(out, '.gz') / 1e6:.1f} MB, "
               f".br {compressed_bytes(out, '.br') / 1e6:.1f} MB, .zst {compressed_bytes(out, '.zst') / 1e6:.1f} MB")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

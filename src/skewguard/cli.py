@@ -120,7 +120,7 @@ def build(sources, out, no_originals, strict, no_es_modules, static_url, hash_le
 def prune(directory, keep, max_age, dry_run) -> None:
     """Delete files that only releases outside the retention window need."""
     from .build import BuildError, apply_prune, parse_duration, plan_prune
-    from .build.builder import STATE_DIR
+    from .build import STATE_DIR
     from .build.lock import exclusive
 
     try:

@@ -67,7 +67,8 @@ class Manifest:
         }
         if self.release is not None:
             document["release"] = {"id": self.release.id, "built_at": self.release.built_at}
-        return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        # Compact, like Django's own: the C encoder is ten times faster than indented output.
+        return (json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False) + "\n").encode()
 
     def save(self, path: str) -> None:
         """Write atomically and durably: a crash leaves the previous manifest intact."""

@@ -378,16 +378,43 @@ def test_file_vanishing_mid_build_is_skipped_with_a_warning(tmp_path, monkeypatc
     src = write_tree(tmp_path / "src", {"a.css": "a{background:url(gone.png)}", "gone.png": PNG})
     import skewguard.build.builder as builder
 
-    real_read = builder._Build._read
+    real_read = builder.Builder._read
 
     def vanishing_read(self, source):
         if source.canonical == "gone.png":
             os.unlink(source.path)
         return real_read(self, source)
 
-    monkeypatch.setattr(builder._Build, "_read", vanishing_read)
+    monkeypatch.setattr(builder.Builder, "_read", vanishing_read)
     out = tmp_path / "out"
     report = build([str(src)], str(out), opts())
     assert any("gone.png: vanished" in w for w in report.warnings)
     assert "gone.png" not in manifest(out)["paths"]
     assert any("missing reference 'gone.png'" in w for w in report.missing)
+
+
+def test_output_directory_inside_a_source_is_not_scanned(tmp_path):
+    src = write_tree(tmp_path / "src", {"a.css": "a{}"})
+    out = src / "dist"
+    build([str(src)], str(out), opts())
+    build([str(src)], str(out), opts(force=True))  # a second build must not pick up dist/ itself
+    assert set(manifest(out)["paths"]) == {"a.css"}
+
+
+def test_djangos_manifest_storage_reads_the_manifest(tmp_path):
+    django = pytest.importorskip("django")
+    from django.conf import settings
+
+    src = write_tree(tmp_path / "src", {"css/app.css": "a{background:url(../img/x.png)}", "img/x.png": PNG})
+    out = tmp_path / "out"
+    build([str(src)], str(out), opts())
+    if not settings.configured:
+        settings.configure(STATIC_URL="/static/", STATIC_ROOT=str(out), DEBUG=False)
+    django.setup()
+    from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
+
+    storage = ManifestStaticFilesStorage(location=str(out), base_url="/static/")
+    paths = manifest(out)["paths"]
+    assert storage.url("css/app.css") == "/static/" + paths["css/app.css"]
+    assert storage.url("img/x.png") == "/static/" + paths["img/x.png"]
+    assert storage.manifest_hash == manifest(out)["hash"]

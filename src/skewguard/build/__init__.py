@@ -1,10 +1,26 @@
-"""``skewguard build``: content-hashed static files, rewritten references, manifest, precompression."""
+"""``skewguard build``: content-hashed static files, rewritten references, manifest, precompression.
 
-from .builder import BuildOptions, BuildReport, MissingReferences, build
+``build()`` first checks whether anything changed since the last complete build (scan + stamp);
+only then does it import and run the builder, so an up-to-date rebuild stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
 from .errors import BuildError
 from .history import PrunePlan, apply_prune, parse_duration, plan_prune
+from .lock import exclusive
+from .options import BuildOptions, BuildReport, MissingReferences
+from .sources import parse_source_spec, scan_sources
+from .stamp import STAMP_PATH, BuildStamp
+
+STATE_DIR = ".skewguard"
 
 __all__ = [
+    "STATE_DIR",
     "BuildError",
     "BuildOptions",
     "BuildReport",
@@ -15,3 +31,54 @@ __all__ = [
     "parse_duration",
     "plan_prune",
 ]
+
+
+def build(
+    sources: list[str],
+    out: str,
+    options: BuildOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BuildReport:
+    """Build ``sources`` into ``out``; raises BuildError with a one-line message on user errors."""
+    started = time.perf_counter()
+    start_ns = time.time_ns()
+    options = options or BuildOptions()
+    specs = [parse_source_spec(s) for s in sources]
+    if not specs:
+        raise BuildError("no source directories given")
+    out = os.path.abspath(out)
+    for spec in specs:
+        if os.path.realpath(spec.root) == os.path.realpath(out):
+            raise BuildError(f"output directory {out} is also a source directory")
+    state_dir = os.path.join(out, STATE_DIR)
+    try:
+        os.makedirs(state_dir, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(f"cannot create output directory {out}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise BuildError(f"output directory {out} is not writable")
+    with exclusive(state_dir):
+        files, scan_warnings = scan_sources(specs, exclude_dir=out)
+        if not files:
+            raise BuildError("no files found in " + ", ".join(s.root for s in specs))
+        fingerprint = options.full_fingerprint(_encoder_names(options))
+        stamp = None if options.force else BuildStamp.load(os.path.join(out, STAMP_PATH))
+        if stamp is not None and stamp.matches(fingerprint, files):
+            report = BuildReport.replay(stamp.report, time.perf_counter() - started)
+            if options.strict and report.missing:
+                raise MissingReferences(report.missing)
+            return report
+        from .builder import Builder  # the heavy part, only when something changed
+
+        return Builder(specs, out, options, progress, files, scan_warnings).run(started, start_ns, fingerprint)
+
+
+def _encoder_names(options: BuildOptions) -> list[str]:
+    """Which compressions this machine would run: installing brotli later must rebuild."""
+    if not options.compress:
+        return []
+    import importlib.util
+
+    names = ["gzip"]
+    names += [n for n, module in (("br", "brotli"), ("zstd", "zstandard")) if importlib.util.find_spec(module)]
+    return names

@@ -14,12 +14,11 @@ import base64
 import hashlib
 import json
 import os
-import re
 import time
 from collections.abc import Callable
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ..atomic import link_atomic, write_atomic
@@ -29,92 +28,17 @@ from .cache import BuildCache, CachedSource
 from .errors import BuildError
 from .graph import components_in_dependency_order
 from .history import ReleaseRecord, add_release, load_history, save_history
-from .lock import exclusive
+from .options import BuildOptions, BuildReport, MissingReferences
 from .references import Reference, find_css_references, find_js_references
-from .sources import SourceFile, SourceSpec, parse_source_spec, scan_sources
-from .stamp import BuildStamp, stat_key
+from .sources import SourceFile, SourceSpec
+from .stamp import STAMP_PATH, BuildStamp, stat_key, vite_manifest_candidates
 from .urls import Target, hashed_name, resolve, rewrite_reference
 
-STATE_DIR = ".skewguard"
-CACHE_PATH = os.path.join(STATE_DIR, "build-cache.json")
-STAMP_PATH = os.path.join(STATE_DIR, "build-stamp.json")
+CACHE_PATH = os.path.join(".skewguard", "build-cache.json")
 _PARSED_EXTENSIONS = {"css": "css", "js": "js", "mjs": "js"}
 # Compression work is sent to worker processes in batches of about this much.
 _BATCH_BYTES = 4 << 20
 _BATCH_FILES = 256
-
-
-@dataclass
-class BuildOptions:
-    hash_length: int = 12
-    originals: bool = True  # also write canonical-name copies
-    strict: bool = False  # missing references fail the build
-    es_modules: bool = True  # rewrite ES module specifiers in JS
-    static_url: str = "/static/"  # maps root-absolute references into the tree
-    passthrough: re.Pattern[str] | None = None  # names already hashed by a bundler
-    compress: bool = True
-    brotli_quality: int = 9
-    gzip_level: int = 9
-    zstd_level: int = 9
-    release_id: str | None = None  # default: the manifest hash
-    force: bool = False  # replace a corrupt or foreign staticfiles.json
-    workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
-
-    def fingerprint(self) -> str:
-        """What the per-file cache depends on."""
-        pattern = self.passthrough.pattern if self.passthrough else ""
-        return f"{self.hash_length}|{self.es_modules}|{self.static_url}|{pattern}"
-
-    def full_fingerprint(self, encoders: list[str]) -> str:
-        """Everything that shapes the output directory, for the up-to-date check."""
-        levels = f"{self.brotli_quality},{self.gzip_level},{self.zstd_level}"
-        return f"{self.fingerprint()}|{self.originals}|{self.compress}|{levels}|{encoders}|{self.release_id}"
-
-
-@dataclass
-class BuildReport:
-    out: str
-    version: str = ""
-    release_id: str = ""
-    files: int = 0
-    bytes: int = 0
-    passed_through: int = 0
-    written: int = 0
-    compressed: int = 0
-    compression_saved: int = 0
-    warnings: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @classmethod
-    def replay(cls, recorded: dict, seconds: float) -> BuildReport:
-        """The report of an up-to-date rebuild: the previous one, with nothing written."""
-        fields = ("out", "version", "release_id", "files", "bytes", "passed_through", "warnings", "missing")
-        return cls(**{name: recorded[name] for name in fields}, seconds=seconds)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "out": self.out,
-            "version": self.version,
-            "release": self.release_id,
-            "files": self.files,
-            "bytes": self.bytes,
-            "passed_through": self.passed_through,
-            "written": self.written,
-            "compressed": self.compressed,
-            "compression_saved": self.compression_saved,
-            "warnings": self.warnings,
-            "missing": self.missing,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-class MissingReferences(BuildError):
-    """``--strict`` and at least one reference that resolves to no file."""
-
-    def __init__(self, missing: list[str]):
-        self.missing = missing
-        super().__init__(f"{len(missing)} missing reference(s) (--strict)")
 
 
 @dataclass(slots=True)
@@ -125,39 +49,17 @@ class _Emitted:
     size: int
 
 
-def build(
-    sources: list[str],
-    out: str,
-    options: BuildOptions | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> BuildReport:
-    """Build ``sources`` into ``out``; raises BuildError with a one-line message on user errors."""
-    options = options or BuildOptions()
-    specs = [parse_source_spec(s) for s in sources]
-    if not specs:
-        raise BuildError("no source directories given")
-    out = os.path.abspath(out)
-    for spec in specs:
-        if os.path.realpath(spec.root) == os.path.realpath(out):
-            raise BuildError(f"output directory {out} is also a source directory")
-    state_dir = os.path.join(out, STATE_DIR)
-    try:
-        os.makedirs(state_dir, exist_ok=True)
-    except OSError as exc:
-        raise BuildError(f"cannot create output directory {out}: {exc.strerror}") from None
-    if not os.access(out, os.W_OK):
-        raise BuildError(f"output directory {out} is not writable")
-    with exclusive(state_dir):
-        return _Build(specs, out, options, progress).run()
-
-
 def _sri(digest_hex: str) -> str:
     return "sha384-" + base64.b64encode(bytes.fromhex(digest_hex)).decode()
 
 
-class _Build:
-    def __init__(self, specs: list[SourceSpec], out: str, options: BuildOptions, progress):
+class Builder:
+    """One full (incremental) build; ``build()`` in ``__init__`` decides when one is needed."""
+
+    def __init__(self, specs: list[SourceSpec], out: str, options: BuildOptions, progress, files, scan_warnings):
         self.specs = specs
+        self.files: dict[str, SourceFile] = files
+        self.scan_warnings = scan_warnings
         self.out = out
         self.options = options
         self.progress = progress or (lambda n: None)
@@ -180,23 +82,16 @@ class _Build:
 
     # -- orchestration ---------------------------------------------------------------------------
 
-    def run(self) -> BuildReport:
-        started = time.perf_counter()
-        start_ns = time.time_ns()
-        self.files, warnings = scan_sources(self.specs, exclude_dir=self.out)
-        if not self.files:
-            raise BuildError("no files found in " + ", ".join(s.root for s in self.specs))
-        fingerprint = self.options.full_fingerprint([e.name for e in self.encoders])
-        watched = [p for spec in self.specs for p in _vite_manifest_candidates(spec)] + [manifest_path(self.out)]
-        stamp_path = os.path.join(self.out, STAMP_PATH)
-        stamp = None if self.options.force else BuildStamp.load(stamp_path)
-        if stamp is not None and stamp.matches(fingerprint, self.files):
-            report = BuildReport.replay(stamp.report, time.perf_counter() - started)
-            if self.options.strict and report.missing:
-                raise MissingReferences(report.missing)
-            return report
+    def run(self, started: float, start_ns: int, fingerprint: str) -> BuildReport:
+        watched = [p for spec in self.specs for p in vite_manifest_candidates(spec)] + [manifest_path(self.out)]
         previous = self._previous_manifest()
-        self.report.warnings.extend(warnings)
+        self.history = load_history(self.out)
+        # Outputs a completed build recorded. Only these are trusted when found on disk: a file
+        # of the same name left by a killed build may be partial, and is written again.
+        self.complete_outputs = {name for record in self.history for name in record.files}
+        if previous is not None:
+            self.complete_outputs.update(previous.files)
+        self.report.warnings.extend(self.scan_warnings)
         self.passthrough = self._passthrough_names()
         self.cache = BuildCache.load(os.path.join(self.out, CACHE_PATH), self.options.fingerprint())
         try:
@@ -222,7 +117,7 @@ class _Build:
                 files=sorted({e.name for e in self.emitted.values()}),
                 originals=originals,
             )
-            save_history(self.out, add_release(load_history(self.out), record))
+            save_history(self.out, add_release(self.history, record))
             manifest.save(manifest_path(self.out))
         if self.options.originals:
             self._write_originals(encodings)
@@ -233,7 +128,7 @@ class _Build:
             {f.path: [f.size, f.mtime_ns] for f in self.files.values()},
             {path: stat_key(path) for path in watched},
             {**self.report.__dict__},
-        ).save(stamp_path)
+        ).save(os.path.join(self.out, STAMP_PATH))
         self.report.seconds = time.perf_counter() - started
         return self.report
 
@@ -262,7 +157,7 @@ class _Build:
         """Files a bundler has already content-hashed: listed in a Vite manifest or matching the pattern."""
         names: set[str] = set()
         for spec in self.specs:
-            for candidate in _vite_manifest_candidates(spec):
+            for candidate in vite_manifest_candidates(spec):
                 for name in _vite_manifest_files(candidate):
                     if spec.prefix + name in self.files:
                         names.add(spec.prefix + name)
@@ -373,7 +268,7 @@ class _Build:
             + b"".join(b"%d:%d:%s\0" % r for r in rewrites)
         ).hexdigest()
         cached = self.cache.outputs.get(key)
-        if cached is not None and os.path.exists(os.path.join(self.out, cached[0])):
+        if cached is not None and self._is_complete(cached[0]):
             self.contents.pop(canonical, None)
             self._record(canonical, _Emitted(*cached), written=False)
             return
@@ -393,7 +288,7 @@ class _Build:
             digest = cached.digest if cached else None
         if digest is not None:
             emitted = self._name(canonical, digest, source.size, passthrough)
-            if os.path.exists(os.path.join(self.out, emitted.name)):
+            if self._is_complete(emitted.name):
                 self.contents.pop(canonical, None)
                 self._record(canonical, emitted, written=False)
                 return
@@ -491,16 +386,24 @@ class _Build:
             self.report.warnings.append(f"{source.canonical}: cannot be read ({exc.strerror}); skipped")
         return None
 
+    def _is_complete(self, name: str) -> bool:
+        return name in self.complete_outputs and os.path.exists(os.path.join(self.out, name))
+
     def _write(self, name: str, data: bytes) -> bool:
-        """Write an output unless it exists (outputs are content-addressed); True if written."""
-        path = os.path.join(self.out, name)
-        if os.path.exists(path):
+        """Write an output unless a completed build already did (outputs are content-addressed).
+
+        Written in place, without a temporary file: no manifest names this file yet, so no
+        reader can see it half-written, and a killed build's leftover is not trusted (above).
+        """
+        if self._is_complete(name):
             return False
+        path = os.path.join(self.out, name)
         directory = os.path.dirname(path)
         if directory not in self.created_dirs:
             os.makedirs(directory, exist_ok=True)
             self.created_dirs.add(directory)
-        write_atomic(path, data)
+        with open(path, "wb") as fh:
+            fh.write(data)
         self.report.written += 1
         return True
 
@@ -542,8 +445,14 @@ class _Build:
                 (compress.SUFFIX[enc], hashed_path + compress.SUFFIX[enc]) for enc in encodings.get(emitted.name, ())
             ]
             for suffix, source_path in pairs:
-                if not _same_file(source_path, canonical_path + suffix):
-                    link_atomic(source_path, canonical_path + suffix)
+                target = canonical_path + suffix
+                try:
+                    os.link(source_path, target)  # the common case on a first build: one call
+                except FileExistsError:
+                    if not _same_file(source_path, target):
+                        link_atomic(source_path, target)  # live file: replace atomically
+                except OSError:
+                    link_atomic(source_path, target)  # no hard links here: link_atomic copies
             for enc, suffix in compress.SUFFIX.items():
                 if enc not in encodings.get(emitted.name, ()) and os.path.lexists(canonical_path + suffix):
                     os.unlink(canonical_path + suffix)
@@ -582,10 +491,6 @@ def _same_file(a: str, b: str) -> bool:
         return False
     with open(a, "rb") as fa, open(b, "rb") as fb:  # a copy, where hard links were unavailable
         return fa.read() == fb.read()
-
-
-def _vite_manifest_candidates(spec: SourceSpec) -> list[str]:
-    return [os.path.join(spec.root, ".vite", "manifest.json"), os.path.join(spec.root, "manifest.json")]
 
 
 def _vite_manifest_files(path: str) -> set[str]:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from ..atomic import write_atomic
 from .references import Reference
 from .sources import SourceFile
+from .stamp import RACY_WINDOW_NS
 
 CACHE_FORMAT = 1
-RACY_WINDOW_NS = 2_000_000_000
 
 
 @dataclass

@@ -13,7 +13,6 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..atomic import write_atomic
 
 # Types whose bytes are already compressed or that compress poorly are left alone.
 COMPRESSIBLE_EXTENSIONS = frozenset(
@@ -85,7 +84,9 @@ def compress_file(path: str, data: bytes, encoders: list[Encoder]) -> tuple[tupl
         sibling = path + encoder.suffix
         compressed = encoder.compress(data)
         if len(compressed) <= limit:
-            write_atomic(sibling, compressed)
+            # In place, like the file it belongs to: both are trusted only once a build completes.
+            with open(sibling, "wb") as fh:
+                fh.write(compressed)
             kept.append(encoder.name)
             saved += len(data) - len(compressed)
         elif os.path.exists(sibling):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from ..atomic import write_atomic
@@ -47,8 +47,8 @@ def load_history(out: str) -> list[ReleaseRecord]:
 def save_history(out: str, releases: list[ReleaseRecord]) -> None:
     path = os.path.join(out, HISTORY_PATH)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    document = {"releases": [asdict(r) for r in releases]}
-    write_atomic(path, json.dumps(document, indent=1).encode(), durable=True)
+    document = {"releases": [vars(r) for r in releases]}
+    write_atomic(path, json.dumps(document, separators=(",", ":")).encode(), durable=True)
 
 
 def add_release(releases: list[ReleaseRecord], record: ReleaseRecord) -> list[ReleaseRecord]:

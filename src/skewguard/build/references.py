@@ -36,58 +36,85 @@ def _with_lines(data: bytes, found: list[tuple[int, int, str]]) -> list[Referenc
 
 # --- CSS -------------------------------------------------------------------------------------------
 
-_CSS_TOKEN = re.compile(
-    rb"""
-      (?P<comment>/\*.*?(?:\*/|\Z))
-    | (?P<url>(?<![\w-])url\(\s*
-          (?: "(?P<u_dq>[^"\\\n]*)" | '(?P<u_sq>[^'\\\n]*)' | (?P<u_raw>[^'"()\\\s]*) )
-          \s*\))
-    | (?P<import>@import\s+(?: "(?P<i_dq>[^"\\\n]*)" | '(?P<i_sq>[^'\\\n]*)' ))
-    | (?P<string>"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?)
-    """,
-    re.VERBOSE | re.DOTALL | re.IGNORECASE,
+# Consumed inside the regex engine: everything that cannot start a reference, string literals
+# included. It stops at a comment, at "url(" (any case) and at "@import".
+_CSS_SKIP = re.compile(
+    rb"""(?:
+          [^/"'uU@]++
+        | "(?:[^"\\\n]|\\.)*+"?
+        | '(?:[^'\\\n]|\\.)*+'?
+        | /(?!\*)
+        | [uU](?![rR][lL]\()
+        | (?<=[\w-])[uU]
+        | @(?!import\b)
+    )*+""",
+    re.VERBOSE | re.DOTALL,
 )
+_CSS_COMMENT = re.compile(rb"/\*.*?(?:\*/|\Z)", re.DOTALL)
+_CSS_URL = re.compile(
+    rb"""url\(\s*(?: "(?P<u_dq>[^"\\\n]*)" | '(?P<u_sq>[^'\\\n]*)' | (?P<u_raw>[^'"()\\\s]*) )\s*\)""",
+    re.VERBOSE | re.IGNORECASE,
+)
+_CSS_IMPORT = re.compile(rb"""@import\s+(?: "(?P<i_dq>[^"\\\n]*)" | '(?P<i_sq>[^'\\\n]*)' )""", re.VERBOSE)
 _CSS_SOURCEMAP = re.compile(rb"/\*[#@]\s*sourceMappingURL=(?P<url>[^\s*]+)\s*\*/")
 
 
 def find_css_references(data: bytes) -> list[Reference]:
     found: list[tuple[int, int, str]] = []
-    for m in _CSS_TOKEN.finditer(data):
-        kind = m.lastgroup
-        if kind == "comment":
+    pos, size = 0, len(data)
+    while True:
+        pos = _CSS_SKIP.match(data, pos).end()
+        if pos >= size:
+            break
+        c = data[pos]
+        if c == 0x2F:  # "/*"
+            m = _CSS_COMMENT.match(data, pos)
             sm = _CSS_SOURCEMAP.match(m.group())
             if sm:
-                found.append((m.start() + sm.start("url"), m.start() + sm.end("url"), "sourcemap"))
-        elif kind == "url":
-            group = "u_dq" if m.group("u_dq") is not None else "u_sq" if m.group("u_sq") is not None else "u_raw"
-            found.append((m.start(group), m.end(group), "url"))
-        elif kind == "import":
-            group = "i_dq" if m.group("i_dq") is not None else "i_sq"
-            found.append((m.start(group), m.end(group), "import"))
+                found.append((pos + sm.start("url"), pos + sm.end("url"), "sourcemap"))
+            pos = m.end()
+        elif c == 0x40:  # "@import"
+            m = _CSS_IMPORT.match(data, pos)
+            if m:
+                group = "i_dq" if m.group("i_dq") is not None else "i_sq"
+                found.append((m.start(group), m.end(group), "import"))
+                pos = m.end()
+            else:
+                pos += 7
+        else:  # "url("
+            m = _CSS_URL.match(data, pos)
+            if m:
+                group = "u_dq" if m.group("u_dq") is not None else "u_sq" if m.group("u_sq") is not None else "u_raw"
+                found.append((m.start(group), m.end(group), "url"))
+                pos = m.end()
+            else:
+                pos += 4
     return _with_lines(data, found)
 
 
 # --- JavaScript ------------------------------------------------------------------------------------
 
-# Cheap pre-check: no ES module syntax and no source map comment means nothing to find.
-_JS_MAYBE = re.compile(rb"(?<![\w$.])(?:import|export)(?![\w$])|sourceMappingURL")
 
-_JS_COMMON = rb"""
-      (?P<line_comment>//[^\n\r]*)
-    | (?P<block_comment>/\*.*?(?:\*/|\Z))
-    | (?P<string>"(?:[^"\\\n\r]|\\[\s\S])*"?|'(?:[^'\\\n\r]|\\[\s\S])*'?)
-    | (?P<template>`)
-    | (?P<slash>/)
-    | (?P<keyword>(?<![\w$.])(?:import|export)(?![\w$]))
-"""
-_JS_TOKEN = re.compile(_JS_COMMON, re.VERBOSE | re.DOTALL)
-# Inside a template literal's ${...}: braces must be counted to find where the code ends.
-_JS_TOKEN_IN_SUBSTITUTION = re.compile(
-    _JS_COMMON + rb"| (?P<open_brace>\{) | (?P<close_brace>\})", re.VERBOSE | re.DOTALL
-)
+# Consumes, inside the regex engine, everything that cannot start a reference: code, string
+# literals, block comments, line comments other than "//#" and "//@", and identifiers other than
+# the keywords. It stops only where a decision is needed: "/", "`", a keyword, "//#", and (inside
+# a template literal's ${...}) braces. Possessive quantifiers: no backtracking on huge bundles.
+_JS_SKIP = rb"""(?:
+      [^/'"`ie%s]++
+    | '(?:[^'\\\n\r]|\\[\s\S])*+'?
+    | "(?:[^"\\\n\r]|\\[\s\S])*+"?
+    | /\*.*?(?:\*/|\Z)
+    | //(?![#@])[^\n\r]*+
+    | i(?!mport(?![\w$]))
+    | e(?!xport(?![\w$]))
+)*+"""
+_JS_SKIP_CODE = re.compile(_JS_SKIP % b"", re.VERBOSE | re.DOTALL)
+_JS_SKIP_IN_SUBSTITUTION = re.compile(_JS_SKIP % b"{}", re.VERBOSE | re.DOTALL)
 _TEMPLATE_BODY = re.compile(rb"(?:[^`\\$]|\\[\s\S]|\$(?!\{))*(?P<end>`|\$\{)?")
 _REGEX_LITERAL = re.compile(rb"/(?![*/])(?:[^/\\\[\n\r]|\\.|\[(?:[^\]\\\n\r]|\\.)*\])+/[a-z]*")
 _JS_SOURCEMAP = re.compile(rb"//[#@]\s*sourceMappingURL=(?P<url>\S+)")
+# A source map comment on a line of its own, where bundlers put it.
+_JS_SOURCEMAP_LINE = re.compile(rb"^[ \t]*//[#@][ \t]*sourceMappingURL=(?P<url>\S+)", re.MULTILINE)
 
 _SPEC = rb"""\s*(?:"(?P<dq>[^"\\\n]*)"|'(?P<sq>[^'\\\n]*)')"""
 _IMPORT_FORMS = [
@@ -100,11 +127,13 @@ _IMPORT_FORMS = [
 _EXPORT_FORM = re.compile(
     rb"export\s*(?:\*(?:\s*as\s+[\w$]+)?|\{[^}]*\})\s*from" + _SPEC, re.VERBOSE
 )
+_MODULE_FORMS = (*_IMPORT_FORMS, _EXPORT_FORM)
 # After these words an expression starts, so "/" opens a regex literal rather than dividing.
 _KEYWORDS_BEFORE_EXPRESSION = frozenset(
     b"return typeof instanceof in of new delete void throw case do else yield await".split()
 )
 _IDENT_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+_KEYWORD_BLOCKERS = _IDENT_BYTES | {ord(".")}  # "obj.import(", "reimport(" are not keywords
 
 
 def _regex_may_start(data: bytes, pos: int) -> bool:
@@ -125,45 +154,58 @@ def _regex_may_start(data: bytes, pos: int) -> bool:
 
 
 def find_js_references(data: bytes, *, es_modules: bool = True) -> list[Reference]:
-    if not _JS_MAYBE.search(data):
-        return []
+    if not es_modules or not any(form.search(data) for form in _MODULE_FORMS):
+        # Without a single import/export form anywhere (even inside strings), only a source map
+        # comment can be a reference, and only one that starts a line: a string cannot span
+        # lines. Skipping the tokenizer here is what keeps multi-megabyte UMD bundles cheap.
+        found = [(m.start("url"), m.end("url"), "sourcemap") for m in _JS_SOURCEMAP_LINE.finditer(data)]
+        return _with_lines(data, found)
     found: list[tuple[int, int, str]] = []
     substitutions: list[int] = []  # open ${ ... } substitutions, each with its brace depth
     pos, size = 0, len(data)
-    while pos < size:
-        m = (_JS_TOKEN_IN_SUBSTITUTION if substitutions else _JS_TOKEN).search(data, pos)
-        if m is None:
+    while True:
+        pos = (_JS_SKIP_IN_SUBSTITUTION if substitutions else _JS_SKIP_CODE).match(data, pos).end()
+        if pos >= size:
             break
-        kind, start, pos = m.lastgroup, m.start(), m.end()
-        if kind == "line_comment":
-            sm = _JS_SOURCEMAP.match(data, start)
-            if sm:
-                found.append((sm.start("url"), sm.end("url"), "sourcemap"))
-        elif kind == "slash":
-            if _regex_may_start(data, start):
-                rm = _REGEX_LITERAL.match(data, start)
-                if rm:
-                    pos = rm.end()
-        elif kind == "keyword":
-            if es_modules:
-                forms = _IMPORT_FORMS if data[start] == ord("i") else (_EXPORT_FORM,)
-                for form in forms:
-                    fm = form.match(data, start)
-                    if fm:
-                        group = "dq" if fm.group("dq") is not None else "sq"
-                        found.append((fm.start(group), fm.end(group), "module"))
-                        pos = fm.end(group) + 1
-                        break
-        elif kind == "template":
-            pos = _scan_template(data, pos, substitutions)
-        elif kind == "open_brace":
+        c = data[pos]
+        if c == 0x2F:  # "/"
+            if data.startswith(b"//", pos):  # "//#" or "//@": maybe a source map comment
+                sm = _JS_SOURCEMAP.match(data, pos)
+                if sm:
+                    found.append((sm.start("url"), sm.end("url"), "sourcemap"))
+                line_end = data.find(b"\n", pos)
+                pos = size if line_end == -1 else line_end
+            elif _regex_may_start(data, pos):
+                rm = _REGEX_LITERAL.match(data, pos)
+                pos = rm.end() if rm else pos + 1
+            else:
+                pos += 1
+        elif c == 0x60:  # "`"
+            pos = _scan_template(data, pos + 1, substitutions)
+        elif c == 0x7B:  # "{" inside a substitution
             substitutions[-1] += 1
-        elif kind == "close_brace":
+            pos += 1
+        elif c == 0x7D:  # "}" inside a substitution
+            pos += 1
             if substitutions[-1]:
                 substitutions[-1] -= 1
             else:  # the substitution ends: back inside the template literal
                 substitutions.pop()
                 pos = _scan_template(data, pos, substitutions)
+        else:  # "import" or "export"
+            if es_modules and (pos == 0 or data[pos - 1] not in _KEYWORD_BLOCKERS):
+                forms = _IMPORT_FORMS if c == 0x69 else (_EXPORT_FORM,)
+                for form in forms:
+                    fm = form.match(data, pos)
+                    if fm:
+                        group = "dq" if fm.group("dq") is not None else "sq"
+                        found.append((fm.start(group), fm.end(group), "module"))
+                        pos = fm.end(group) + 1  # past the closing quote
+                        break
+                else:
+                    pos += 6
+            else:
+                pos += 6
     return _with_lines(data, found)
 
 

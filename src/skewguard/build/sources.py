@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass
 
 from .errors import BuildError
@@ -52,14 +53,16 @@ def scan_sources(
     files: dict[str, SourceFile] = {}
     warnings: list[str] = []
     excluded = os.path.realpath(exclude_dir) if exclude_dir else None
+    ignored = re.compile("|".join(fnmatch.translate(pattern) for pattern in ignore)).match
     for spec in specs:
-        for path, relative in _walk(spec.root, ignore, excluded):
+        for entry, relative in _walk(spec.root, ignored, excluded):
             canonical = spec.prefix + relative
             try:
-                st = os.stat(path)
+                st = entry.stat()
             except FileNotFoundError:
-                warnings.append(f"{path}: vanished during the build; skipped")
+                warnings.append(f"{entry.path}: vanished during the build; skipped")
                 continue
+            path = entry.path
             if canonical in files:
                 warnings.append(
                     f"{canonical}: provided by {files[canonical].path} and {path}; using the first"
@@ -69,21 +72,24 @@ def scan_sources(
     return files, warnings
 
 
-def _walk(root: str, ignore: tuple[str, ...], excluded: str | None):
-    stack = [(root, "")]
+def _walk(root: str, ignored, excluded: str | None):
+    """(DirEntry, relative path) of every file; the order does not matter, the build sorts."""
+    stack = [(os.path.realpath(root), "")]
     while stack:
         directory, relative = stack.pop()
         try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            entries = os.scandir(directory)
         except OSError:
             continue
-        for entry in entries:
-            if any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in ignore):
-                continue
-            child_relative = relative + entry.name
-            if entry.is_dir():
-                if excluded and os.path.realpath(entry.path) == excluded:
+        with entries:
+            for entry in entries:
+                if ignored(entry.name):
                     continue
-                stack.append((entry.path, child_relative + "/"))
-            elif entry.is_file():
-                yield entry.path, child_relative
+                if entry.is_dir():
+                    if excluded and (
+                        entry.path == excluded or (entry.is_symlink() and os.path.realpath(entry.path) == excluded)
+                    ):
+                        continue
+                    stack.append((entry.path, relative + entry.name + "/"))
+                elif entry.is_file():
+                    yield entry, relative + entry.name

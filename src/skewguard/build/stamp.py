@@ -15,10 +15,12 @@ import os
 from dataclasses import dataclass
 
 from ..atomic import write_atomic
-from .cache import RACY_WINDOW_NS
-from .sources import SourceFile
+from .sources import SourceFile, SourceSpec
 
 STAMP_FORMAT = 1
+STAMP_PATH = os.path.join(".skewguard", "build-stamp.json")
+# A file modified this close to a build's start may change again without its mtime moving.
+RACY_WINDOW_NS = 2_000_000_000
 
 
 @dataclass
@@ -70,3 +72,7 @@ def stat_key(path: str) -> list[int] | None:
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def vite_manifest_candidates(spec: SourceSpec) -> list[str]:
+    return [os.path.join(spec.root, ".vite", "manifest.json"), os.path.join(spec.root, "manifest.json")]

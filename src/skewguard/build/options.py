@@ -1,0 +1,85 @@
+"""What a build is asked to do (BuildOptions) and what it reports (BuildReport).
+
+Kept apart from the builder so that an up-to-date rebuild imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from .errors import BuildError
+
+
+@dataclass
+class BuildOptions:
+    hash_length: int = 12
+    originals: bool = True  # also write canonical-name copies
+    strict: bool = False  # missing references fail the build
+    es_modules: bool = True  # rewrite ES module specifiers in JS
+    static_url: str = "/static/"  # maps root-absolute references into the tree
+    passthrough: re.Pattern[str] | None = None  # names already hashed by a bundler
+    compress: bool = True
+    brotli_quality: int = 9
+    gzip_level: int = 9
+    zstd_level: int = 9
+    release_id: str | None = None  # default: the manifest hash
+    force: bool = False  # replace a corrupt or foreign staticfiles.json
+    workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
+
+    def fingerprint(self) -> str:
+        """What the per-file cache depends on."""
+        pattern = self.passthrough.pattern if self.passthrough else ""
+        return f"{self.hash_length}|{self.es_modules}|{self.static_url}|{pattern}"
+
+    def full_fingerprint(self, encoders: list[str]) -> str:
+        """Everything that shapes the output directory, for the up-to-date check."""
+        levels = f"{self.brotli_quality},{self.gzip_level},{self.zstd_level}"
+        return f"{self.fingerprint()}|{self.originals}|{self.compress}|{levels}|{encoders}|{self.release_id}"
+
+
+@dataclass
+class BuildReport:
+    out: str
+    version: str = ""
+    release_id: str = ""
+    files: int = 0
+    bytes: int = 0
+    passed_through: int = 0
+    written: int = 0
+    compressed: int = 0
+    compression_saved: int = 0
+    warnings: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @classmethod
+    def replay(cls, recorded: dict, seconds: float) -> BuildReport:
+        """The report of an up-to-date rebuild: the previous one, with nothing written."""
+        fields = ("out", "version", "release_id", "files", "bytes", "passed_through", "warnings", "missing")
+        return cls(**{name: recorded[name] for name in fields}, seconds=seconds)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "out": self.out,
+            "version": self.version,
+            "release": self.release_id,
+            "files": self.files,
+            "bytes": self.bytes,
+            "passed_through": self.passed_through,
+            "written": self.written,
+            "compressed": self.compressed,
+            "compression_saved": self.compression_saved,
+            "warnings": self.warnings,
+            "missing": self.missing,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class MissingReferences(BuildError):
+    """``--strict`` and at least one reference that resolves to no file."""
+
+    def __init__(self, missing: list[str]):
+        self.missing = missing
+        super().__init__(f"{len(missing)} missing reference(s) (--strict)")
