@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import secrets
 
 
 def _temp_name(path: str) -> str:
     head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    return os.path.join(head, f".{tail}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
 
 
 def write_atomic(path: str, data: bytes, *, durable: bool = False) -> None:

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 
 from .errors import BuildError
-from .history import PrunePlan, apply_prune, parse_duration, plan_prune
 from .lock import exclusive
 from .options import BuildOptions, BuildReport, MissingReferences
 from .sources import parse_source_spec, scan_sources
@@ -71,6 +70,15 @@ def build(
         from .builder import Builder  # the heavy part, only when something changed
 
         return Builder(specs, out, options, progress, files, scan_warnings).run(started, start_ns, fingerprint)
+
+
+def __getattr__(name: str):
+    """Pruning helpers, imported on first use: a build does not need them."""
+    if name in ("PrunePlan", "apply_prune", "parse_duration", "plan_prune"):
+        from . import history
+
+        return getattr(history, name)
+    raise AttributeError(name)
 
 
 def _encoder_names(options: BuildOptions) -> list[str]:
