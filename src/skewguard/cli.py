@@ -34,11 +34,31 @@ def _human_bytes(n: int) -> str:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="skewguard")
-def main() -> None:
+def cli() -> None:
     """Asset versioning, cache busting and version-skew protection for Python web apps."""
 
 
-@main.command()
+def main(args: list[str] | None = None) -> None:
+    """Entry point: every error is one line on stderr; exit 1 for failures, 2 for usage errors."""
+    try:
+        cli.main(args=args, prog_name="skewguard", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        hint = f" (see 'skewguard {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
+        click.echo(f"skewguard: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("skewguard: aborted", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+@cli.command()
 @click.argument("sources", nargs=-1, required=True, metavar="SRC...")
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--no-originals", is_flag=True, help="Do not write canonical-name copies.")
@@ -112,7 +132,7 @@ def build(sources, out, no_originals, strict, no_es_modules, static_url, hash_le
     )
 
 
-@main.command()
+@cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--keep", type=click.IntRange(min=1), default=3, show_default=True, help="Newest releases to keep.")
 @click.option("--max-age", default="7d", show_default=True, help="Also keep releases younger than this (90s, 10m, 12h, 7d, 2w).")
@@ -145,7 +165,7 @@ def prune(directory, keep, max_age, dry_run) -> None:
     )
 
 
-@main.command()
+@cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
 def version(directory) -> None:
     """Print the version of the build in DIRECTORY and where it comes from."""
@@ -156,6 +176,23 @@ def version(directory) -> None:
     except ManifestError as exc:
         raise _Failure(str(exc)) from None
     click.echo(f"{manifest.hash} (source: manifest)")
+
+
+@cli.command()
+@click.option("--ttl", default="10m", show_default=True, help="Lifetime: 90s, 10m, 12h, 7d.")
+@click.option("--secret-key", envvar="SKEWGUARD_SECRET_KEY", help="Signing key (default: $SKEWGUARD_SECRET_KEY).")
+def token(ttl, secret_key) -> None:
+    """Print a bearer token for POST /cache/bust, signed with the app's SECRET_KEY."""
+    from .build.history import parse_duration
+    from .tokens import make_token
+
+    try:
+        seconds = int(parse_duration(ttl).total_seconds())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ttl") from None
+    if not secret_key:
+        raise click.UsageError("no secret key: pass --secret-key or set SKEWGUARD_SECRET_KEY")
+    click.echo(make_token(secret_key, seconds))
 
 
 class _nothing:

@@ -22,7 +22,7 @@ COMPRESSIBLE_EXTENSIONS = frozenset(
 MIN_SAVING = 0.05
 MIN_SIZE = 256  # below this the headers outweigh any saving
 
-SUFFIX = {"gzip": ".gz", "br": ".br", "zstd": ".zst"}
+from ..encodings import SUFFIX
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Framework integrations, each a thin layer over ``skewguard.Skewguard``."""

@@ -1,0 +1,3 @@
+"""Precompressed siblings: HTTP content-coding -> file suffix (shared by build and runtime)."""
+
+SUFFIX = {"gzip": ".gz", "br": ".br", "zstd": ".zst"}

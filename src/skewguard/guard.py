@@ -1,0 +1,170 @@
+"""``Skewguard``: the one public object; framework integrations and the demo build on it.
+
+    sg = Skewguard(static_root="dist", static_url="/static/", secret_key="...")
+    app = sg.asgi(app)            # X-App-Version, Inertia 409, /version, /cache/bust, static files
+    wsgi_app = sg.wsgi(wsgi_app)  # the same for WSGI
+    sg.static("css/app.css")      # "/static/css/app.3f2a9c1d0b7e.css"
+
+State that requests read (version snapshot + static table) lives in one immutable ``_State``
+swapped by a single assignment: a request that read it once sees one release throughout.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .protocol import Respond, bust_failed, bust_succeeded
+from .settings import Settings
+from .tokens import make_token
+from .version import Component, VersionError, VersionSnapshot, resolve
+from .web.static import ContentHashCache, DiskStatic, StaticTable, retained_files
+
+logger = logging.getLogger("skewguard")
+
+
+class UnknownStaticPath(LookupError):
+    """``static()`` of a path the manifest does not know, in strict mode."""
+
+
+@dataclass(frozen=True)
+class _State:
+    snapshot: VersionSnapshot
+    static: StaticTable | DiskStatic | None
+
+
+class Skewguard:
+    def __init__(self, settings: Settings | None = None, **options: object):
+        """Settings as keyword arguments (``static_root="dist"``, ``APP_VERSION_MISMATCH="defer"``),
+        over ``SKEWGUARD_*`` environment variables, over defaults. Raises SettingsError or
+        VersionError (one line each) when the configuration cannot work."""
+        self.settings = settings if settings is not None else Settings.load(options)
+        self._components: list[Component] = []
+        self._reload_lock = threading.Lock()
+        self._dev_hashes = ContentHashCache()
+        self._state = self._load()
+        if self.settings.VERSION_ENDPOINT and not self.settings.SECRET_KEY:
+            logger.warning("skewguard: no SECRET_KEY; POST %s refuses every request", self.settings.BUST_PATH)
+
+    # -- version ---------------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> VersionSnapshot:
+        return self._state.snapshot
+
+    @property
+    def version(self) -> str:
+        return self._state.snapshot.version
+
+    @property
+    def version_source(self) -> str:
+        return self._state.snapshot.source
+
+    def register_component(self, name: str, paths_or_globs: Iterable[str] | str, base: str | None = None) -> None:
+        """Files whose bytes shape the version (templates, config); globs allowed (``**`` too)."""
+        patterns = (paths_or_globs,) if isinstance(paths_or_globs, str) else tuple(paths_or_globs)
+        self._components = [c for c in self._components if c.name != name]
+        self._components.append(Component(name, patterns, os.path.abspath(base or os.getcwd())))
+        self.reload()
+
+    def reload(self) -> VersionSnapshot:
+        """Re-read manifest and components, recompute the version, swap atomically.
+
+        Raises VersionError and keeps the current state when the new one cannot be built."""
+        with self._reload_lock:
+            self._state = self._load()
+            return self._state.snapshot
+
+    def bust(self) -> Respond:
+        """What ``POST /cache/bust`` does once authorized: reload, and say what changed."""
+        previous = self._state.snapshot
+        try:
+            current = self.reload()
+        except VersionError as exc:
+            logger.error("skewguard: bust failed, still serving %s: %s", previous.version, exc)
+            return bust_failed(previous, str(exc), self.settings)
+        logger.info("skewguard: bust: %s -> %s", previous.version, current.version)
+        return bust_succeeded(previous, current, self.settings)
+
+    def make_token(self, ttl_seconds: int = 600) -> str:
+        """A bust token signed with SECRET_KEY (what ``skewguard token`` prints)."""
+        return make_token(self.settings.SECRET_KEY, ttl_seconds)
+
+    def _load(self) -> _State:
+        settings = self.settings
+        snapshot = resolve(settings, self._components)
+        extra = [(b"x-app-version", snapshot.header_value)] if settings.APP_VERSION_HEADER else []
+        static: StaticTable | DiskStatic | None = None
+        if settings.SERVE_STATIC and settings.STATIC_ROOT:
+            if snapshot.manifest is not None:
+                retained = retained_files(settings.STATIC_ROOT)
+                static = StaticTable.from_build(settings.STATIC_ROOT, snapshot.manifest, retained, extra)
+            elif settings.DEBUG or snapshot.dev:
+                static = DiskStatic([*settings.STATIC_DIRS, settings.STATIC_ROOT], extra)
+        return _State(snapshot, static)
+
+    # -- template helpers ------------------------------------------------------------------------
+
+    def static(self, path: str) -> str:
+        """The URL of ``path``'s hashed file; unknown paths: canonical URL and a warning (strict: raise)."""
+        path = path.lstrip("/")
+        manifest = self._state.snapshot.manifest
+        if manifest is not None:
+            hashed = manifest.paths.get(path)
+            if hashed is not None:
+                return self.settings.STATIC_URL + hashed
+            if self.settings.STRICT:
+                raise UnknownStaticPath(f"{path!r} is not in the manifest {self.settings.manifest_file}")
+            logger.warning("skewguard: static(%r): not in the manifest; using the canonical URL", path)
+        return self.settings.STATIC_URL + path
+
+    def static_url(self, path: str) -> str:
+        """``static()`` in production; in dev mode the canonical URL with ``?v=<content hash>``."""
+        snapshot = self._state.snapshot
+        if snapshot.manifest is not None and not (snapshot.dev or self.settings.DEBUG):
+            return self.static(path)
+        path = path.lstrip("/")
+        url = self.settings.STATIC_URL + path
+        if not self.settings.STATIC_DEV_VERSION_QUERY:
+            return url
+        for root in (*self.settings.STATIC_DIRS, self.settings.STATIC_ROOT):
+            if not root:
+                continue
+            file_path = os.path.join(root, path)
+            try:
+                return f"{url}?v={self._dev_hashes.digest(file_path)[:12]}"
+            except OSError:
+                continue
+        return url
+
+    def app_version(self) -> str:
+        return self._state.snapshot.version
+
+    # -- adapters --------------------------------------------------------------------------------
+
+    def asgi(self, app):
+        """Wrap an ASGI app: headers, the Inertia rule, /version, /cache/bust and static files."""
+        from .web.asgi import ASGIMiddleware
+
+        return ASGIMiddleware(app, self)
+
+    def wsgi(self, app):
+        """Wrap a WSGI app: the same as ``asgi()``."""
+        from .web.wsgi import WSGIMiddleware
+
+        return WSGIMiddleware(app, self)
+
+    def asgi_static(self):
+        """An ASGI app serving the build directory, to mount under STATIC_URL."""
+        from .web.asgi import ASGIStaticApp
+
+        return ASGIStaticApp(self)
+
+    def wsgi_static(self):
+        """A WSGI app serving the build directory, to mount under STATIC_URL."""
+        from .web.wsgi import WSGIStaticApp
+
+        return WSGIStaticApp(self)

@@ -1,0 +1,143 @@
+"""Pure decisions: given a request's method, path and headers and a version snapshot, what happens.
+
+No I/O here (the sans-IO style of h11): the ASGI and WSGI adapters turn requests into
+``RequestFacts`` and carry out the ``Respond`` / ``Proceed`` they get back, so the Inertia rule and
+the endpoints are written once and cannot drift between adapters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from .settings import Settings
+from .tokens import bearer_token, verify_token
+from .version import VersionSnapshot
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    method: str  # upper case
+    path: str  # percent-encoded, as sent
+    query: str  # raw query string, without "?"
+    headers: Mapping[str, str]  # lower-case names; values decoded as latin-1 (never fails)
+
+
+@dataclass(frozen=True, slots=True)
+class Respond:
+    """Answer without calling the application."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Proceed:
+    """Call the application; add these headers to its response."""
+
+    headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+# -- the Inertia rule ---------------------------------------------------------------------------
+
+
+def client_version_matches(client_version: str, snapshot: VersionSnapshot) -> bool:
+    """Is a client at ``client_version`` running what this server serves?
+
+    The seam for graceful handling: the browser client's hold marker (a stale page that must
+    not be reloaded yet) and the release registry (retained, newer and retired releases) add
+    their exceptions here and in ``decide_inertia``.
+    """
+    return client_version == snapshot.version
+
+
+def decide_inertia(request: RequestFacts, snapshot: VersionSnapshot, settings: Settings) -> Respond | None:
+    """409 Conflict for an Inertia GET from a client at another version; None to let it through.
+
+    Never for other methods (a POST must not be lost), never in dev mode, never without the
+    version header (a plain browser navigation or a non-Inertia fetch).
+    """
+    if snapshot.dev or request.method != "GET":
+        return None
+    if request.headers.get("x-inertia", "").lower() != "true":
+        return None
+    client_version = request.headers.get("x-inertia-version")
+    if client_version is None or client_version_matches(client_version, snapshot):
+        return None
+    location = safe_path(request.path) + ("?" + safe_query(request.query) if request.query else "")
+    return Respond(
+        409,
+        (("X-Inertia-Location", location), ("X-Inertia-Version", snapshot.version), *version_headers(snapshot, settings)),
+    )
+
+
+def version_headers(snapshot: VersionSnapshot, settings: Settings) -> tuple[tuple[str, str], ...]:
+    return (("X-App-Version", snapshot.version),) if settings.APP_VERSION_HEADER else ()
+
+
+def safe_path(path: str) -> str:
+    """A path fit for a header: percent-encode anything outside the URL-safe set (no CR/LF)."""
+    return quote(path, safe="/%:@!$&'()*+,;=-._~") or "/"
+
+
+def safe_query(query: str) -> str:
+    return quote(query, safe="/%:@!$&'()*+,;=-._~?")
+
+
+# -- /version and /cache/bust -------------------------------------------------------------------
+
+
+def route(request: RequestFacts, settings: Settings) -> str:
+    """Which part of skewguard answers: "version", "bust", "static" or "app"."""
+    if settings.VERSION_ENDPOINT:
+        if request.path == settings.VERSION_PATH:
+            return "version"
+        if request.path == settings.BUST_PATH:
+            return "bust"
+    if settings.SERVE_STATIC and settings.STATIC_ROOT and request.path.startswith(settings.STATIC_URL):
+        return "static"
+    return "app"
+
+
+def version_endpoint(request: RequestFacts, snapshot: VersionSnapshot, settings: Settings) -> Respond:
+    if request.method not in ("GET", "HEAD"):
+        return json_response(405, {"error": "method not allowed"}, (("Allow", "GET, HEAD"),))
+    response = json_response(200, snapshot.as_json(), (("Cache-Control", "no-store"), *version_headers(snapshot, settings)))
+    return Respond(response.status, response.headers, b"" if request.method == "HEAD" else response.body)
+
+
+_UNAUTHORIZED_BODY = {"error": "a valid bearer token is required (skewguard token --ttl 10m)"}
+
+
+def authorize_bust(request: RequestFacts, settings: Settings, now: float | None = None) -> Respond | None:
+    """None when the bust may proceed; otherwise the refusal (405, 401)."""
+    if request.method != "POST":
+        return json_response(405, {"error": "method not allowed"}, (("Allow", "POST"),))
+    token = bearer_token(request.headers.get("authorization"))
+    if not settings.SECRET_KEY or token is None or not verify_token(settings.SECRET_KEY, token, now=now):
+        # The same answer for missing, malformed, wrongly signed and expired tokens.
+        return json_response(401, _UNAUTHORIZED_BODY, (("WWW-Authenticate", 'Bearer realm="skewguard"'),))
+    return None
+
+
+def bust_succeeded(previous: VersionSnapshot, current: VersionSnapshot, settings: Settings) -> Respond:
+    body = {"status": "ok", "version": current.version, "previous": previous.version, "source": current.source}
+    return json_response(200, body, (("Cache-Control", "no-store"), *version_headers(current, settings)))
+
+
+def bust_failed(current: VersionSnapshot, error: str, settings: Settings) -> Respond:
+    """The reload failed (corrupt manifest, say): the old snapshot stays; say so without a 500."""
+    body = {"status": "error", "error": error, "version": current.version}
+    return json_response(422, body, (("Cache-Control", "no-store"), *version_headers(current, settings)))
+
+
+def json_response(status: int, body: object, headers: tuple[tuple[str, str], ...] = ()) -> Respond:
+    data = json.dumps(body, separators=(",", ":")).encode()
+    return Respond(
+        status, (("Content-Type", JSON), ("Content-Length", str(len(data))), *headers), data
+    )

@@ -1,0 +1,112 @@
+"""One Settings object: defaults, ``SKEWGUARD_*`` environment variables and keyword arguments.
+
+Names follow the seed (``APP_VERSION``, ``APP_VERSION_HEADER``, ``APP_VERSION_MISMATCH``,
+``VERSION_ENDPOINT``, ``STATIC_DEV_VERSION_QUERY``). Precedence: keyword arguments (what the
+code or the Django settings say) over the environment over defaults. An invalid value fails at
+start-up with one line naming the setting.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+MISMATCH_POLICIES = ("reload", "defer", "prompt", "warn", "ignore")
+# Versions travel in headers and cookies: a conservative charset keeps them safe everywhere.
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9._+-]{1,64}$")
+
+
+class SettingsError(ValueError):
+    """An invalid setting; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    APP_VERSION: str = ""  # explicit version (git SHA, semver, build id); empty: derived
+    APP_VERSION_HEADER: bool = True  # X-App-Version on every response
+    APP_VERSION_MISMATCH: str = "reload"  # client policy: reload, defer, prompt, warn, ignore
+    VERSION_ENDPOINT: bool = True  # GET /version and POST /cache/bust
+    STATIC_DEV_VERSION_QUERY: bool = True  # dev: static_url() appends ?v=<content hash>
+    SECRET_KEY: str = ""  # signs /cache/bust tokens; empty: the endpoint refuses every bust
+    STATIC_URL: str = "/static/"
+    STATIC_ROOT: str = ""  # the build output directory (skewguard build --out)
+    MANIFEST_PATH: str = ""  # default: STATIC_ROOT/staticfiles.json
+    STATIC_DIRS: tuple[str, ...] = ()  # dev: source directories static_url() hashes
+    DEBUG: bool = False  # dev mode: no 409s, ?v= query URLs, no manifest needed
+    VITE_HOT_FILE: str = "public/hot"  # present: Vite dev server running, dev mode
+    MANIFEST_REQUIRED: bool = True  # outside dev mode, a missing manifest fails start-up
+    STRICT: bool = False  # static() of an unknown path raises instead of warning
+    VERSION_PATH: str = "/version"
+    BUST_PATH: str = "/cache/bust"
+    SERVE_STATIC: bool = True  # sg.asgi()/sg.wsgi() also serve STATIC_ROOT under STATIC_URL
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        overrides = dict(overrides or {})
+        environ = os.environ if environ is None else environ
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, object] = {}
+        for key, value in overrides.items():
+            name = key.upper()
+            if name not in known:
+                raise SettingsError(f"unknown setting {key!r} (known: {', '.join(known)})")
+            values[name] = value
+        for name in known:
+            env_name = f"SKEWGUARD_{name}"
+            if name not in values and env_name in environ:
+                values[name] = environ[env_name]
+        converted = {name: _convert(name, known[name].type, value) for name, value in values.items()}
+        settings = cls(**converted)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.APP_VERSION_MISMATCH not in MISMATCH_POLICIES:
+            raise SettingsError(
+                f"APP_VERSION_MISMATCH must be one of {', '.join(MISMATCH_POLICIES)}, got {self.APP_VERSION_MISMATCH!r}"
+            )
+        if self.APP_VERSION and not VERSION_PATTERN.match(self.APP_VERSION):
+            raise SettingsError(
+                f"APP_VERSION must be 1-64 characters of letters, digits and . _ + -, got {self.APP_VERSION!r}"
+            )
+        for name in ("STATIC_URL", "VERSION_PATH", "BUST_PATH"):
+            value = getattr(self, name)
+            if not value.startswith("/") or any(c in value for c in "?#\r\n "):
+                raise SettingsError(f"{name} must be a path starting with '/', got {value!r}")
+        if not self.STATIC_URL.endswith("/"):
+            raise SettingsError(f"STATIC_URL must end with '/', got {self.STATIC_URL!r}")
+
+    @property
+    def manifest_file(self) -> str:
+        if self.MANIFEST_PATH:
+            return self.MANIFEST_PATH
+        return os.path.join(self.STATIC_ROOT, "staticfiles.json") if self.STATIC_ROOT else ""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _convert(name: str, annotation: str, value: object) -> object:
+    if annotation == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise SettingsError(f"{name} must be true or false, got {value!r}")
+    if annotation == "str":
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
+        if not isinstance(value, str):
+            raise SettingsError(f"{name} must be a string, got {type(value).__name__}")
+        return value
+    if annotation == "tuple[str, ...]":
+        if isinstance(value, str):
+            return tuple(p for p in value.split(os.pathsep) if p)
+        try:
+            return tuple(os.fspath(p) for p in value)  # type: ignore[union-attr]
+        except TypeError:
+            raise SettingsError(f"{name} must be a list of paths, got {value!r}") from None
+    return value

@@ -1,0 +1,1 @@
+"""I/O adapters: ASGI and WSGI middleware, static file serving."""
