@@ -52,9 +52,9 @@ class ASGIMiddleware:
         settings = guard.settings
         facts = facts_from_scope(scope)
         kind = route(RequestFacts(facts.method, scope["path"], "", {}), settings)
-        if kind == "static":
-            if await serve_static(state, scope, facts, send, settings.STATIC_URL, fallthrough=True):
-                return
+        if kind == "static":  # STATIC_URL belongs to skewguard: unknown names are a quick 404
+            await serve_static(state, scope, facts, send, settings.STATIC_URL)
+            return
         elif kind == "version":
             await send_respond(send, version_endpoint(facts, state.snapshot, settings))
             return
@@ -97,11 +97,11 @@ class ASGIStaticApp:
         facts = facts_from_scope(scope)
         # Mounted: the framework left the remaining path in scope["path"] (root_path stripped).
         state = self.guard._state
-        await serve_static(state, scope, facts, send, "", fallthrough=False)
+        await serve_static(state, scope, facts, send, "")
 
 
-async def serve_static(state, scope: Scope, facts: RequestFacts, send, prefix: str, fallthrough: bool) -> bool:
-    """Answer from the static table; False to let the app answer (path not ours, fallthrough)."""
+async def serve_static(state, scope: Scope, facts: RequestFacts, send, prefix: str) -> None:
+    """Answer from the static table (404 for names it does not have)."""
     table = state.static
     path = scope["path"]
     if prefix:
@@ -110,12 +110,7 @@ async def serve_static(state, scope: Scope, facts: RequestFacts, send, prefix: s
         path = path[len(scope["root_path"]):]
     path = path.lstrip("/")
     response = table.respond(path, facts.method, facts.headers) if table is not None else None
-    if response is None:
-        if fallthrough:
-            return False
-        response = _NOT_FOUND
-    await send_static(send, scope, response, facts.method)
-    return True
+    await send_static(send, scope, response or _NOT_FOUND, facts.method)
 
 
 async def send_static(send, scope: Scope, response: StaticResponse, method: str) -> None:

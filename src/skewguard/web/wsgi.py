@@ -51,10 +51,8 @@ class WSGIMiddleware:
         facts = facts_from_environ(environ)
         decoded_path = environ.get("PATH_INFO", "") or "/"
         kind = route(RequestFacts(facts.method, decoded_path, "", {}), settings)
-        if kind == "static":
-            result = serve_static(state, environ, start_response, facts, decoded_path[len(settings.STATIC_URL):], fallthrough=True)
-            if result is not None:
-                return result
+        if kind == "static":  # STATIC_URL belongs to skewguard: unknown names are a quick 404
+            return serve_static(state, environ, start_response, facts, decoded_path[len(settings.STATIC_URL):])
         elif kind == "version":
             return _start(start_response, version_endpoint(facts, state.snapshot, settings))
         elif kind == "bust":
@@ -84,16 +82,13 @@ class WSGIStaticApp:
 
     def __call__(self, environ: dict[str, Any], start_response):
         facts = facts_from_environ(environ)
-        result = serve_static(self.guard._state, environ, start_response, facts, environ.get("PATH_INFO", ""), fallthrough=False)
-        return result
+        return serve_static(self.guard._state, environ, start_response, facts, environ.get("PATH_INFO", ""))
 
 
-def serve_static(state, environ, start_response, facts: RequestFacts, name: str, fallthrough: bool):
+def serve_static(state, environ, start_response, facts: RequestFacts, name: str):
     table = state.static
     response = table.respond(name.lstrip("/"), facts.method, facts.headers) if table is not None else None
     if response is None:
-        if fallthrough:
-            return None
         start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "9")])
         return [b"Not Found"]
     start_response(_STATUS.get(response.status, str(response.status)), response.headers_for_wsgi())
