@@ -34,6 +34,7 @@ class UnknownStaticPath(LookupError):
 class _State:
     snapshot: VersionSnapshot
     static: StaticTable | DiskStatic | None
+    version_header: tuple[bytes, bytes] | None  # ready for ASGI; None when the header is off
 
 
 class Skewguard:
@@ -104,7 +105,7 @@ class Skewguard:
                 static = StaticTable.from_build(settings.STATIC_ROOT, snapshot.manifest, retained, extra)
             elif settings.DEBUG or snapshot.dev:
                 static = DiskStatic([*settings.STATIC_DIRS, settings.STATIC_ROOT], extra)
-        return _State(snapshot, static)
+        return _State(snapshot, static, extra[0] if extra else None)
 
     # -- template helpers ------------------------------------------------------------------------
 

@@ -92,14 +92,14 @@ def safe_query(query: str) -> str:
 # -- /version and /cache/bust -------------------------------------------------------------------
 
 
-def route(request: RequestFacts, settings: Settings) -> str:
-    """Which part of skewguard answers: "version", "bust", "static" or "app"."""
+def route(path: str, settings: Settings) -> str:
+    """Which part of skewguard answers a (decoded) path: "version", "bust", "static" or "app"."""
     if settings.VERSION_ENDPOINT:
-        if request.path == settings.VERSION_PATH:
+        if path == settings.VERSION_PATH:
             return "version"
-        if request.path == settings.BUST_PATH:
+        if path == settings.BUST_PATH:
             return "bust"
-    if settings.SERVE_STATIC and settings.STATIC_ROOT and request.path.startswith(settings.STATIC_URL):
+    if settings.SERVE_STATIC and settings.STATIC_ROOT and path.startswith(settings.STATIC_URL):
         return "static"
     return "app"
 

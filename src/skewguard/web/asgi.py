@@ -50,15 +50,15 @@ class ASGIMiddleware:
         guard = self.guard
         state = guard._state  # read once: this request sees one release throughout
         settings = guard.settings
-        facts = facts_from_scope(scope)
-        kind = route(RequestFacts(facts.method, scope["path"], "", {}), settings)
-        if kind == "static":  # STATIC_URL belongs to skewguard: unknown names are a quick 404
-            await serve_static(state, scope, facts, send, settings.STATIC_URL)
+        kind = route(scope["path"], settings)
+        if kind == "static":
+            await serve_static(state, scope, facts_from_scope(scope), send, settings.STATIC_URL)
             return
-        elif kind == "version":
-            await send_respond(send, version_endpoint(facts, state.snapshot, settings))
+        if kind == "version":
+            await send_respond(send, version_endpoint(facts_from_scope(scope), state.snapshot, settings))
             return
-        elif kind == "bust":
+        if kind == "bust":
+            facts = facts_from_scope(scope)
             refusal = authorize_bust(facts, settings)
             if refusal is None:
                 await drain(receive)
@@ -66,18 +66,26 @@ class ASGIMiddleware:
             await send_respond(send, refusal)
             return
 
-        conflict = decide_inertia(facts, state.snapshot, settings)
-        if conflict is not None:
-            await send_respond(send, conflict)
-            return
-        if not settings.APP_VERSION_HEADER:
+        # The Inertia rule reads two headers: decode the request only when it carries them.
+        for name, _ in scope["headers"]:
+            if name == b"x-inertia-version" or name == b"X-Inertia-Version":
+                conflict = decide_inertia(facts_from_scope(scope), state.snapshot, settings)
+                if conflict is not None:
+                    await send_respond(send, conflict)
+                    return
+                break
+        version_header = state.version_header
+        if version_header is None:
             await self.app(scope, receive, send)
             return
-        version_header = (b"x-app-version", state.snapshot.header_value)
 
         async def send_with_version(message) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", ()) if h[0].lower() != b"x-app-version"]
+                headers = list(message.get("headers", ()))
+                for index, (name, _) in enumerate(headers):  # the app's own value gives way
+                    if name.lower() == b"x-app-version":
+                        del headers[index]
+                        break
                 headers.append(version_header)
                 message = {**message, "headers": headers}
             await send(message)

@@ -48,20 +48,21 @@ class WSGIMiddleware:
         guard = self.guard
         state = guard._state  # read once: this request sees one release throughout
         settings = guard.settings
-        facts = facts_from_environ(environ)
         decoded_path = environ.get("PATH_INFO", "") or "/"
-        kind = route(RequestFacts(facts.method, decoded_path, "", {}), settings)
+        kind = route(decoded_path, settings)
         if kind == "static":  # STATIC_URL belongs to skewguard: unknown names are a quick 404
+            facts = facts_from_environ(environ)
             return serve_static(state, environ, start_response, facts, decoded_path[len(settings.STATIC_URL):])
-        elif kind == "version":
-            return _start(start_response, version_endpoint(facts, state.snapshot, settings))
-        elif kind == "bust":
-            refusal = authorize_bust(facts, settings)
+        if kind == "version":
+            return _start(start_response, version_endpoint(facts_from_environ(environ), state.snapshot, settings))
+        if kind == "bust":
+            refusal = authorize_bust(facts_from_environ(environ), settings)
             return _start(start_response, refusal if refusal is not None else guard.bust())
 
-        conflict = decide_inertia(facts, state.snapshot, settings)
-        if conflict is not None:
-            return _start(start_response, conflict)
+        if "HTTP_X_INERTIA_VERSION" in environ:  # the Inertia rule needs the request decoded
+            conflict = decide_inertia(facts_from_environ(environ), state.snapshot, settings)
+            if conflict is not None:
+                return _start(start_response, conflict)
         if not settings.APP_VERSION_HEADER:
             return self.app(environ, start_response)
         version = state.snapshot.version
