@@ -95,16 +95,21 @@ def build(sources, out, no_originals, strict, no_es_modules, static_url, hash_le
         zstd_level=zstd_level, release_id=release_id, force=force,
     )
     show_progress = not quiet and not as_json and sys.stderr.isatty()
+    bar = None
+
+    def progress(advance: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:  # created on the first report, when the total is known
+            bar = click.progressbar(length=total, label="building", file=sys.stderr, show_pos=True)
+            bar.__enter__()
+        bar.update(advance)
+
     try:
-        if show_progress:
-            with click.progressbar(length=0, label="building", file=sys.stderr, show_pos=True) as bar:
-                def progress(n: int) -> None:
-                    if bar.length == 0:
-                        bar.length = None
-                    bar.update(n)
-                report = run_build(list(sources), out, options, progress)
-        else:
-            report = run_build(list(sources), out, options)
+        try:
+            report = run_build(list(sources), out, options, progress if show_progress else None)
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
     except MissingReferences as exc:
         for line in exc.missing:
             click.echo(f"skewguard: {line}", err=True)

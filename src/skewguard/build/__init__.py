@@ -36,9 +36,12 @@ def build(
     sources: list[str],
     out: str,
     options: BuildOptions | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BuildReport:
-    """Build ``sources`` into ``out``; raises BuildError with a one-line message on user errors."""
+    """Build ``sources`` into ``out``; raises BuildError with a one-line message on user errors.
+
+    ``progress(advance, total)`` is called as files are emitted (not for an up-to-date rebuild).
+    """
     started = time.perf_counter()
     start_ns = time.time_ns()
     options = options or BuildOptions()

@@ -62,7 +62,7 @@ class Builder:
         self.scan_warnings = scan_warnings
         self.out = out
         self.options = options
-        self.progress = progress or (lambda n: None)
+        self.progress = progress or (lambda done, total: None)
         self.report = BuildReport(out=out)
         self.emitted: dict[str, _Emitted] = {}
         self.contents: dict[str, bytes] = {}  # sources read while finding references
@@ -216,12 +216,13 @@ class Builder:
             canonical: [t.canonical for _, t in self._targets(canonical) if t.canonical in self.files]
             for canonical in self.refs
         }
+        total = len(self.files)
         for component in components_in_dependency_order(self.files, edges):
             if len(component) == 1 and component[0] not in edges.get(component[0], ()):
                 self._emit_single(component[0])
             else:
                 self._emit_cycle(component)
-            self.progress(len(component))
+            self.progress(len(component), total)
 
     def _rewrites(self, canonical: str, hashes: dict[str, str]) -> list[tuple[int, int, bytes]]:
         """Replacements for the references of ``canonical``.
