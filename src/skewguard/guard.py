@@ -14,14 +14,15 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .protocol import Respond, bust_failed, bust_succeeded
 from .settings import Settings
 from .tokens import make_token
 from .version import Component, VersionError, VersionSnapshot, resolve
-from .web.static import ContentHashCache, DiskStatic, StaticTable, retained_files
+from .web.static import ContentHashCache, DiskStatic, StaticEntry, StaticTable, memory_entry, retained_files
 
 logger = logging.getLogger("skewguard")
 
@@ -35,14 +36,33 @@ class _State:
     snapshot: VersionSnapshot
     static: StaticTable | DiskStatic | None
     version_header: tuple[bytes, bytes] | None  # ready for ASGI; None when the header is off
+    client: StaticEntry  # the browser client, served from memory
+    client_config: dict[str, Any]  # what every page's bootstrap tells the client
+
+
+RequestContext = Any  # an ASGI scope or a WSGI environ
 
 
 class Skewguard:
-    def __init__(self, settings: Settings | None = None, **options: object):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        csp_nonce: Callable[[RequestContext], str | None] | None = None,
+        client_options: Callable[[RequestContext], dict[str, Any]] | None = None,
+        **options: object,
+    ):
         """Settings as keyword arguments (``static_root="dist"``, ``APP_VERSION_MISMATCH="defer"``),
         over ``SKEWGUARD_*`` environment variables, over defaults. Raises SettingsError or
-        VersionError (one line each) when the configuration cannot work."""
+        VersionError (one line each) when the configuration cannot work.
+
+        ``csp_nonce(scope_or_environ)`` returns the request's CSP nonce for the injected script
+        (default: the CSP_NONCE_KEY entry of the scope, ``scope["state"]`` or the environ).
+        ``client_options(scope_or_environ)`` adds per-request client settings (``policy``,
+        ``poll`` in ms, ``message``)."""
         self.settings = settings if settings is not None else Settings.load(options)
+        self._csp_nonce = csp_nonce
+        self._client_options = client_options
         self._components: list[Component] = []
         self._reload_lock = threading.Lock()
         self._dev_hashes = ContentHashCache()
@@ -105,7 +125,41 @@ class Skewguard:
                 static = StaticTable.from_build(settings.STATIC_ROOT, snapshot.manifest, retained, extra)
             elif settings.DEBUG or snapshot.dev:
                 static = DiskStatic([*settings.STATIC_DIRS, settings.STATIC_ROOT], extra)
-        return _State(snapshot, static, extra[0] if extra else None)
+        from .client import client_code, client_name
+
+        client = memory_entry(client_code(), client_name(), extra)
+        config = {
+            "version": snapshot.version,
+            "policy": settings.APP_VERSION_MISMATCH,
+            "versionUrl": settings.VERSION_PATH,
+            "poll": int(settings.CLIENT_POLL_INTERVAL * 1000) if settings.VERSION_ENDPOINT else 0,
+            "fetch": settings.CLIENT_WRAP_FETCH,
+        }
+        return _State(snapshot, static, extra[0] if extra else None, client, config)
+
+    def bootstrap(self, context: RequestContext = None, state: _State | None = None) -> bytes:
+        """The ``<script>`` tag that starts the browser client on a page (what injection inserts;
+        templates that opt out of injection can output it themselves)."""
+        from .client import bootstrap_tag
+
+        state = state or self._state
+        config = state.client_config
+        if self._client_options is not None and context is not None:
+            config = {**config, **(self._client_options(context) or {})}
+        return bootstrap_tag(config, self.settings.STATIC_URL, self.settings.CLIENT_INLINE, self._nonce(context))
+
+    def _nonce(self, context: RequestContext) -> str | None:
+        if context is None:
+            return None
+        if self._csp_nonce is not None:
+            return self._csp_nonce(context)
+        key = self.settings.CSP_NONCE_KEY
+        if not isinstance(context, dict):
+            return None
+        value = context.get(key)
+        if value is None and isinstance(context.get("state"), dict):
+            value = context["state"].get(key)
+        return value if isinstance(value, str) else None
 
     # -- template helpers ------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from .client import CLIENT_PREFIX
 from .settings import Settings
 from .tokens import bearer_token, verify_token
 from .version import VersionSnapshot
@@ -43,37 +44,69 @@ class Proceed:
     headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-# -- the Inertia rule ---------------------------------------------------------------------------
+# -- the Inertia rule and the hold marker --------------------------------------------------------
+
+HOLD_HEADER = "x-skewguard-hold"  # value: the version the held page runs
+HOLD_COOKIE_PREFIX = "skewguard_hold_"  # cookie "skewguard_hold_<version>=1"
+STALE = (("X-App-Stale", "1"),)
 
 
 def client_version_matches(client_version: str, snapshot: VersionSnapshot) -> bool:
     """Is a client at ``client_version`` running what this server serves?
 
-    The seam for graceful handling: the browser client's hold marker (a stale page that must
-    not be reloaded yet) and the release registry (retained, newer and retired releases) add
-    their exceptions here and in ``decide_inertia``.
+    The seam for the release registry (retained, newer and retired releases), which refines
+    what a mismatch means in ``decide``.
     """
     return client_version == snapshot.version
 
 
-def decide_inertia(request: RequestFacts, snapshot: VersionSnapshot, settings: Settings) -> Respond | None:
-    """409 Conflict for an Inertia GET from a client at another version; None to let it through.
+def is_held(request: RequestFacts, client_version: str) -> bool:
+    """Does the request carry the browser client's hold marker for its own version?
 
-    Never for other methods (a POST must not be lost), never in dev mode, never without the
-    version header (a plain browser navigation or a non-Inertia fetch).
+    A page that something holds (a call, a playing video, a dirty form) marks its requests so
+    the server answers them normally instead of forcing a reload. The marker only counts when it
+    names the request's own version: a cookie left by another tab proves nothing about this one.
     """
-    if snapshot.dev or request.method != "GET":
+    if request.headers.get(HOLD_HEADER) == client_version:
+        return True
+    cookies = request.headers.get("cookie")
+    if not cookies:
+        return False
+    name = HOLD_COOKIE_PREFIX + client_version + "="
+    return any(part.strip().startswith(name) for part in cookies.split(";"))
+
+
+def decide(request: RequestFacts, snapshot: VersionSnapshot, settings: Settings) -> Respond | Proceed | None:
+    """What a request from a page at another version gets.
+
+    - an Inertia GET from another version: 409 with ``X-Inertia-Location`` (Inertia reloads);
+    - ... unless the page is held (hold marker): answered normally, tagged ``X-App-Stale: 1``;
+    - other requests that say their version (Inertia's header, the hold marker): tagged stale;
+    - never a 409 for other methods (a POST must not be lost), in dev mode, or without a version.
+    None: nothing to add.
+    """
+    if snapshot.dev:
         return None
-    if request.headers.get("x-inertia", "").lower() != "true":
-        return None
-    client_version = request.headers.get("x-inertia-version")
+    inertia = request.headers.get("x-inertia", "").lower() == "true"
+    client_version = request.headers.get("x-inertia-version") if inertia else None
+    if client_version is None:
+        client_version = request.headers.get(HOLD_HEADER)
     if client_version is None or client_version_matches(client_version, snapshot):
         return None
-    location = safe_path(request.path) + ("?" + safe_query(request.query) if request.query else "")
-    return Respond(
-        409,
-        (("X-Inertia-Location", location), ("X-Inertia-Version", snapshot.version), *version_headers(snapshot, settings)),
-    )
+    if inertia and request.method == "GET" and not is_held(request, client_version):
+        location = safe_path(request.path) + ("?" + safe_query(request.query) if request.query else "")
+        return Respond(
+            409,
+            (("X-Inertia-Location", location), ("X-Inertia-Version", snapshot.version),
+             *version_headers(snapshot, settings)),
+        )
+    return Proceed(STALE)
+
+
+def decide_inertia(request: RequestFacts, snapshot: VersionSnapshot, settings: Settings) -> Respond | None:
+    """The 409 of ``decide`` alone (None when the request goes through)."""
+    decision = decide(request, snapshot, settings)
+    return decision if isinstance(decision, Respond) else None
 
 
 def version_headers(snapshot: VersionSnapshot, settings: Settings) -> tuple[tuple[str, str], ...]:
@@ -93,7 +126,9 @@ def safe_query(query: str) -> str:
 
 
 def route(path: str, settings: Settings) -> str:
-    """Which part of skewguard answers a (decoded) path: "version", "bust", "static" or "app"."""
+    """Which part of skewguard answers a (decoded) path: "version", "bust", "client", "static", "app"."""
+    if path.startswith(settings.STATIC_URL) and path.startswith(CLIENT_PREFIX, len(settings.STATIC_URL)):
+        return "client"
     if settings.VERSION_ENDPOINT:
         if path == settings.VERSION_PATH:
             return "version"

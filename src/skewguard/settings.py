@@ -41,6 +41,10 @@ class Settings:
     VERSION_PATH: str = "/version"
     BUST_PATH: str = "/cache/bust"
     SERVE_STATIC: bool = True  # sg.asgi()/sg.wsgi() also serve STATIC_ROOT under STATIC_URL
+    CLIENT_POLL_INTERVAL: float = 60.0  # seconds between the client's /version checks; 0: never
+    CLIENT_INLINE: bool = False  # inline the client instead of a cached <script src>
+    CLIENT_WRAP_FETCH: bool = False  # the client also watches window.fetch (XHR always)
+    CSP_NONCE_KEY: str = "csp_nonce"  # scope / scope["state"] / environ key holding a CSP nonce
 
     @classmethod
     def load(cls, overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +100,14 @@ def _convert(name: str, annotation: str, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         raise SettingsError(f"{name} must be true or false, got {value!r}")
+    if annotation == "float":
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise SettingsError(f"{name} must be a number, got {value!r}") from None
+        if number < 0:
+            raise SettingsError(f"{name} must not be negative, got {value!r}")
+        return number
     if annotation == "str":
         if isinstance(value, os.PathLike):
             return os.fspath(value)

@@ -6,8 +6,9 @@ import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
-from ..protocol import RequestFacts, Respond, authorize_bust, decide_inertia, route, version_endpoint
-from .static import STREAM_CHUNK, StaticResponse
+from ..protocol import Proceed, RequestFacts, Respond, authorize_bust, decide, route, version_endpoint
+from .inject import HtmlInjector, should_inject
+from .static import STREAM_CHUNK, StaticResponse, respond
 
 if TYPE_CHECKING:
     from ..guard import Skewguard
@@ -16,9 +17,13 @@ Scope = dict[str, Any]
 
 # The request headers skewguard's decisions read; everything else is never decoded.
 _WANTED = frozenset(
-    (b"x-inertia", b"x-inertia-version", b"authorization", b"accept-encoding", b"if-none-match",
-     b"if-modified-since", b"range", b"if-range")
+    (b"x-inertia", b"x-inertia-version", b"x-skewguard-hold", b"cookie", b"authorization", b"accept-encoding",
+     b"if-none-match", b"if-modified-since", b"range", b"if-range")
 )
+# Requests that say which release they run: only these need decoding for the decision core.
+_VERSIONED = frozenset((b"x-inertia-version", b"x-skewguard-hold"))
+# Requests whose HTML answers are fragments (htmx) or that expect JSON (Inertia): never injected.
+_FRAGMENT = frozenset((b"hx-request", b"x-inertia"))
 _NOT_FOUND = StaticResponse(404, [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"9")], b"Not Found")
 
 
@@ -51,46 +56,96 @@ class ASGIMiddleware:
         state = guard._state  # read once: this request sees one release throughout
         settings = guard.settings
         kind = route(scope["path"], settings)
+        if kind != "app":
+            await self._skewguard_answers(kind, scope, receive, send, state)
+            return
+
+        extra: list[tuple[bytes, bytes]] = []
+        fragment = False
+        for name, _ in scope["headers"]:
+            if name in _VERSIONED:
+                decision = decide(facts_from_scope(scope), state.snapshot, settings)
+                if isinstance(decision, Respond):
+                    await send_respond(send, decision)
+                    return
+                if isinstance(decision, Proceed):
+                    extra = [(k.lower().encode(), v.encode()) for k, v in decision.headers]
+            elif name in _FRAGMENT:
+                fragment = True
+        if state.version_header is not None:
+            extra.append(state.version_header)
+        inject = settings.APP_VERSION_MISMATCH != "ignore" and not fragment and scope.get("method") != "HEAD"
+        if not extra and not inject:
+            await self.app(scope, receive, send)
+            return
+        injector: HtmlInjector | None = None
+
+        async def send_wrapper(message) -> None:
+            nonlocal injector
+            kind = message["type"]
+            if kind == "http.response.start":
+                headers = [h for h in message.get("headers", ()) if h[0].lower() not in (b"x-app-version", b"x-app-stale")]
+                headers.extend(extra)
+                if inject:
+                    injector = _injector_for(guard, state, scope, message.get("status", 200), headers)
+                message = {**message, "headers": headers}
+            elif injector is not None:
+                if kind == "http.response.body":
+                    body = injector.feed(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        body += injector.finish()
+                    message = {**message, "body": body}
+                elif kind == "http.response.pathsend":  # an HTML file: send it through the injector
+                    with open(message["path"], "rb") as fh:
+                        body = injector.feed(fh.read()) + injector.finish()
+                    message = {"type": "http.response.body", "body": body}
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+    async def _skewguard_answers(self, kind: str, scope: Scope, receive, send, state) -> None:
+        guard, settings = self.guard, self.guard.settings
+        facts = facts_from_scope(scope)
         if kind == "static":
-            await serve_static(state, scope, facts_from_scope(scope), send, settings.STATIC_URL)
-            return
-        if kind == "version":
-            await send_respond(send, version_endpoint(facts_from_scope(scope), state.snapshot, settings))
-            return
-        if kind == "bust":
-            facts = facts_from_scope(scope)
+            await serve_static(state, scope, facts, send, settings.STATIC_URL)
+        elif kind == "client":
+            name = scope["path"][len(settings.STATIC_URL):]
+            from ..client import client_name
+
+            response = respond(state.client, facts.method, facts.headers, None) if name == client_name() else None
+            await send_static(send, scope, response or _NOT_FOUND, facts.method)
+        elif kind == "version":
+            await send_respond(send, version_endpoint(facts, state.snapshot, settings))
+        elif kind == "bust":
             refusal = authorize_bust(facts, settings)
             if refusal is None:
                 await drain(receive)
                 refusal = await asyncio.get_running_loop().run_in_executor(None, guard.bust)
             await send_respond(send, refusal)
-            return
 
-        # The Inertia rule reads two headers: decode the request only when it carries them.
-        for name, _ in scope["headers"]:
-            if name == b"x-inertia-version" or name == b"X-Inertia-Version":
-                conflict = decide_inertia(facts_from_scope(scope), state.snapshot, settings)
-                if conflict is not None:
-                    await send_respond(send, conflict)
-                    return
-                break
-        version_header = state.version_header
-        if version_header is None:
-            await self.app(scope, receive, send)
-            return
 
-        async def send_with_version(message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                for index, (name, _) in enumerate(headers):  # the app's own value gives way
-                    if name.lower() == b"x-app-version":
-                        del headers[index]
-                        break
-                headers.append(version_header)
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_version)
+def _injector_for(guard, state, scope: Scope, status: int, headers: list) -> HtmlInjector | None:
+    """An injector when the response is a whole HTML document; fixes Content-Length in place."""
+    content_type = content_encoding = None
+    length_at = None
+    for index, (name, value) in enumerate(headers):
+        name = name.lower()
+        if name == b"content-type":
+            content_type = value.decode("latin-1")
+        elif name == b"content-encoding":
+            content_encoding = value.decode("latin-1")
+        elif name == b"content-length":
+            length_at = index
+    if not should_inject(scope.get("method", "GET"), status, content_type, content_encoding, False):
+        return None
+    snippet = guard.bootstrap(scope, state)
+    if length_at is not None:
+        try:
+            length = int(headers[length_at][1])
+        except ValueError:
+            return None  # a body of unknown size: leave it alone
+        headers[length_at] = (b"content-length", str(length + len(snippet)).encode())
+    return HtmlInjector(snippet)
 
 
 class ASGIStaticApp:

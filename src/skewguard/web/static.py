@@ -189,6 +189,9 @@ class StaticTable:
         return StaticResponse(200, variant.headers, file=variant.path, offset=0, length=variant.size)
 
 
+_PREBUILT = StaticTable("", {}, [])
+
+
 def _content_hash(hashed_name: str, manifest: Manifest) -> str:
     info = manifest.files.get(hashed_name)
     if info is not None and info.integrity.startswith("sha384-"):
@@ -221,6 +224,25 @@ def _entry_for(root: str, name: str, content_hash: str, immutable: bool, extra) 
     return make_entry(path, st, content_hash, immutable, encodings, extra)
 
 
+def memory_entry(body: bytes, name: str, extra: list[tuple[bytes, bytes]]) -> StaticEntry:
+    """An immutable entry served from memory (the browser client), with a gzip variant."""
+    import time
+    import zlib
+
+    content_hash = hashlib.sha256(body).hexdigest()[:16]
+    now = time.time()
+    common = [(b"cache-control", IMMUTABLE), (b"last-modified", formatdate(now, usegmt=True).encode()),
+              (b"vary", b"Accept-Encoding"), *extra]
+    base = [(b"content-type", content_type(name).encode()), (b"accept-ranges", b"bytes"), *common]
+    identity = _variant("", len(body), None, f'"{content_hash}"'.encode(), base)
+    identity.full = StaticResponse(200, identity.headers, body)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    gzipped = compressor.compress(body) + compressor.flush()
+    gzip_variant = _variant("", len(gzipped), "gzip", f'"{content_hash}-gzip"'.encode(), base)
+    gzip_variant.full = StaticResponse(200, gzip_variant.headers, gzipped)
+    return StaticEntry(identity, {"gzip": gzip_variant}, int(now), True, common)
+
+
 def retained_files(root: str) -> set[str]:
     """Hashed files of every release in the build's history (kept until ``skewguard prune``)."""
     import json
@@ -240,7 +262,10 @@ _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
 _accept_cache: dict[str, tuple[str, ...]] = {}
 
 
-def respond(entry: StaticEntry, method: str, headers: dict[str, str], table: StaticTable) -> StaticResponse:
+def respond(entry: StaticEntry, method: str, headers: dict[str, str], table: StaticTable | None) -> StaticResponse:
+    """``table`` loads bodies from disk; None for entries whose responses are all prebuilt."""
+    if table is None:
+        table = _PREBUILT
     if method not in ("GET", "HEAD"):
         return StaticResponse(405, [*_NOT_ALLOWED, *table.extra])
     if not headers:  # the common case: nothing to negotiate or check

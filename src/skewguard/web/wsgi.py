@@ -5,8 +5,9 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ..protocol import RequestFacts, Respond, authorize_bust, decide_inertia, route, version_endpoint
-from .static import STREAM_CHUNK, StaticResponse
+from ..protocol import Proceed, RequestFacts, Respond, authorize_bust, decide, route, version_endpoint
+from .inject import HtmlInjector, should_inject
+from .static import STREAM_CHUNK, StaticResponse, respond
 
 if TYPE_CHECKING:
     from ..guard import Skewguard
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
 _ENVIRON_HEADERS = {
     "HTTP_X_INERTIA": "x-inertia",
     "HTTP_X_INERTIA_VERSION": "x-inertia-version",
+    "HTTP_X_SKEWGUARD_HOLD": "x-skewguard-hold",
+    "HTTP_COOKIE": "cookie",
     "HTTP_AUTHORIZATION": "authorization",
     "HTTP_ACCEPT_ENCODING": "accept-encoding",
     "HTTP_IF_NONE_MATCH": "if-none-match",
@@ -53,26 +56,101 @@ class WSGIMiddleware:
         if kind == "static":  # STATIC_URL belongs to skewguard: unknown names are a quick 404
             facts = facts_from_environ(environ)
             return serve_static(state, environ, start_response, facts, decoded_path[len(settings.STATIC_URL):])
+        if kind == "client":
+            from ..client import client_name
+
+            facts = facts_from_environ(environ)
+            name = decoded_path[len(settings.STATIC_URL):]
+            response = respond(state.client, facts.method, facts.headers, None) if name == client_name() else None
+            return _send_static(environ, start_response, response, facts.method)
         if kind == "version":
             return _start(start_response, version_endpoint(facts_from_environ(environ), state.snapshot, settings))
         if kind == "bust":
             refusal = authorize_bust(facts_from_environ(environ), settings)
             return _start(start_response, refusal if refusal is not None else guard.bust())
 
-        if "HTTP_X_INERTIA_VERSION" in environ:  # the Inertia rule needs the request decoded
-            conflict = decide_inertia(facts_from_environ(environ), state.snapshot, settings)
-            if conflict is not None:
-                return _start(start_response, conflict)
-        if not settings.APP_VERSION_HEADER:
+        extra: list[tuple[str, str]] = []
+        if "HTTP_X_INERTIA_VERSION" in environ or "HTTP_X_SKEWGUARD_HOLD" in environ:
+            decision = decide(facts_from_environ(environ), state.snapshot, settings)
+            if isinstance(decision, Respond):
+                return _start(start_response, decision)
+            if isinstance(decision, Proceed):
+                extra.extend(decision.headers)
+        if settings.APP_VERSION_HEADER:
+            extra.append(("X-App-Version", state.snapshot.version))
+        fragment = "HTTP_HX_REQUEST" in environ or "HTTP_X_INERTIA" in environ
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        inject = settings.APP_VERSION_MISMATCH != "ignore" and not fragment and method != "HEAD"
+        if not extra and not inject:
             return self.app(environ, start_response)
-        version = state.snapshot.version
+        injector: list[HtmlInjector] = []  # set by start_response, which may come late (a generator)
 
-        def start_with_version(status, headers, exc_info=None):
-            headers = [h for h in headers if h[0].lower() != "x-app-version"]
-            headers.append(("X-App-Version", version))
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+        def start_wrapper(status, headers, exc_info=None):
+            headers = [h for h in headers if h[0].lower() not in ("x-app-version", "x-app-stale")]
+            headers.extend(extra)
+            if inject:
+                found = _injector_for(guard, state, environ, method, status, headers)
+                injector[:] = [found] if found else []
+            write = start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+            if injector:
+                return lambda data: write(injector[0].feed(data))  # the legacy write() callable
+            return write
 
-        return self.app(environ, start_with_version)
+        result = self.app(environ, start_wrapper)
+        return _Injecting(result, injector) if inject else result
+
+
+def _injector_for(guard, state, environ, method: str, status: str, headers: list) -> HtmlInjector | None:
+    content_type = content_encoding = None
+    length_at = None
+    for index, (name, value) in enumerate(headers):
+        name = name.lower()
+        if name == "content-type":
+            content_type = value
+        elif name == "content-encoding":
+            content_encoding = value
+        elif name == "content-length":
+            length_at = index
+    try:
+        code = int(status.split(" ", 1)[0])
+    except ValueError:
+        return None
+    if not should_inject(method, code, content_type, content_encoding, False):
+        return None
+    snippet = guard.bootstrap(environ, state)
+    if length_at is not None:
+        try:
+            length = int(headers[length_at][1])
+        except ValueError:
+            return None
+        headers[length_at] = ("Content-Length", str(length + len(snippet)))
+    return HtmlInjector(snippet)
+
+
+class _Injecting:
+    """The app's body, passed through the injector once start_response said it is HTML."""
+
+    def __init__(self, result, injector: list[HtmlInjector]):
+        self.result = result
+        self.injector = injector
+
+    def __iter__(self):
+        for chunk in self.result:
+            if not self.injector:
+                yield chunk
+                continue
+            out = self.injector[0].feed(chunk)
+            if out:
+                yield out
+        if self.injector:
+            tail = self.injector[0].finish()
+            if tail:
+                yield tail
+
+    def close(self) -> None:
+        close = getattr(self.result, "close", None)
+        if close is not None:
+            close()
 
 
 class WSGIStaticApp:
@@ -89,11 +167,15 @@ class WSGIStaticApp:
 def serve_static(state, environ, start_response, facts: RequestFacts, name: str):
     table = state.static
     response = table.respond(name.lstrip("/"), facts.method, facts.headers) if table is not None else None
+    return _send_static(environ, start_response, response, facts.method)
+
+
+def _send_static(environ, start_response, response: StaticResponse | None, method: str):
     if response is None:
         start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "9")])
         return [b"Not Found"]
     start_response(_STATUS.get(response.status, str(response.status)), response.headers_for_wsgi())
-    if response.file is None or facts.method == "HEAD":
+    if response.file is None or method == "HEAD":
         return [response.body]
     return _file_body(environ, response)
 
