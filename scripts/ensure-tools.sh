@@ -6,6 +6,7 @@ set -euo pipefail
 # command -> Debian package
 declare -A tools=(
   [npm]=npm
+  [chromium]=chromium
 )
 
 missing=()

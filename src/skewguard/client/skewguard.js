@@ -96,7 +96,7 @@
 
   // -- is it safe to reload? ---------------------------------------------------------------------
 
-  function holdingReasons() {
+  function holdingReasons(withRequests) {
     var reasons = [];
     var media = document.querySelectorAll("audio, video");
     for (var i = 0; i < media.length; i++) {
@@ -110,7 +110,7 @@
       if (state === "connecting" || state === "connected") { reasons.push("call"); break; }
     }
     if (document.querySelector("form[data-skewguard-dirty]")) reasons.push("form");
-    if (inflight > 0) reasons.push("request");
+    if (withRequests !== false && inflight > 0) reasons.push("request");
     appHolds.forEach(function (h) { reasons.push(h.reason); });
     return reasons;
   }
@@ -120,8 +120,8 @@
   // -- the policy --------------------------------------------------------------------------------
 
   function proceed() {
-    if (!stale) return;
     updateMarker();
+    if (!stale) return;
     if (policy === "warn") {
       if (!warned) console.warn("skewguard: this page runs " + pageVersion + ", the server runs " + serverVersion + ".");
       warned = true;
@@ -155,17 +155,28 @@
     return true;
   }
 
-  // -- the hold marker: while stale and held, the server must not force a reload (no 409) --------
+  // -- the hold marker: "do not force this page to reload now" ---------------------------------
+  // Sent whenever something holds the page, stale or not: the first request after a deploy comes
+  // from a page that does not know yet, and must not get a 409 (Inertia would reload at once).
+  // The server only acts on it when the versions differ. Under defer/prompt/warn a stale page is
+  // never forced, so it is sent then too.
 
-  function markerNeeded() { return stale && (policy !== "reload" || !safe()); }
+  var markerSet = false;
+  function markerNeeded() { return holdingReasons(false).length > 0 || (stale && policy !== "reload"); }
 
   function updateMarker() {
-    if (markerNeeded()) document.cookie = holdCookie + "=1; path=/; max-age=3600; samesite=lax";
-    else clearMarker();
+    if (markerNeeded()) {
+      document.cookie = holdCookie + "=1; path=/; max-age=3600; samesite=lax";
+      markerSet = true;
+    } else {
+      clearMarker();
+    }
   }
 
   function clearMarker() {
-    if (document.cookie.indexOf(holdCookie + "=") !== -1) document.cookie = holdCookie + "=; path=/; max-age=0; samesite=lax";
+    if (!markerSet) return; // another tab at this version may hold it: only clear our own
+    markerSet = false;
+    document.cookie = holdCookie + "=; path=/; max-age=0; samesite=lax";
   }
 
   // -- the prompt banner -------------------------------------------------------------------------
@@ -252,7 +263,9 @@
     var ctx = e.detail && e.detail.ctx;
     if (ctx && ctx.request && ctx.request.headers && markerNeeded()) ctx.request.headers[holdHeader] = pageVersion;
   });
-  document.addEventListener("htmx:after:request", function (e) {
+  // Observed at the very end (after the swap and the history push), so that a reload goes to
+  // where a boosted navigation was taking the user.
+  document.addEventListener("htmx:finally:request", function (e) {
     var response = e.detail && e.detail.ctx && e.detail.ctx.response;
     if (response && response.headers) {
       observeResponse(function (name) {

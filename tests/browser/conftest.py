@@ -1,0 +1,168 @@
+"""Real Chromium (Debian's, through Playwright), real servers, real htmx and Inertia."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from skewguard.build import BuildOptions, build
+from skewguard.tokens import make_token
+
+from ..conftest import ROOT, require_tool
+
+FIXTURE = ROOT / "tests" / "fixtures" / "browser"
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+WSGI_RUNNER = """
+import sys
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+sys.path.insert(0, {root!r})
+from tests.browser.site import app
+
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+class ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+make_server("127.0.0.1", {port}, app, server_class=ThreadingServer, handler_class=Quiet).serve_forever()
+"""
+
+
+@pytest.fixture(scope="session")
+def front_end(tmp_path_factory) -> Path:
+    """Static sources of the test site: htmx 4 and 2 from npm, and the Inertia app built by Vite."""
+    npm = require_tool("npm")
+    if not (FIXTURE / "node_modules" / ".package-lock.json").exists() or \
+            (FIXTURE / "node_modules" / ".package-lock.json").stat().st_mtime < (FIXTURE / "package-lock.json").stat().st_mtime:
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=FIXTURE, check=True, timeout=600)
+    root = tmp_path_factory.mktemp("front-end")
+    vite_out = root / "inertia"
+    subprocess.run([str(FIXTURE / "node_modules" / ".bin" / "vite"), "build", "--outDir", str(vite_out), "--logLevel", "warn"],
+                   cwd=FIXTURE, check=True, timeout=300)
+    static = root / "static"
+    (static / "js").mkdir(parents=True)
+    (static / "css").mkdir()
+    shutil.copy(FIXTURE / "node_modules" / "htmx.org" / "dist" / "htmx.min.js", static / "js" / "htmx4.min.js")
+    shutil.copy(FIXTURE / "node_modules" / "htmx2" / "dist" / "htmx.min.js", static / "js" / "htmx2.min.js")
+    return root
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium = require_tool("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(permissions=["camera", "microphone"])
+    yield ctx
+    ctx.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Site:
+    """A built static tree and a server process running tests/browser/site.py over it."""
+
+    def __init__(self, kind: str, front_end: Path, work: Path):
+        self.kind = kind
+        self.src = work / "static"
+        shutil.copytree(front_end / "static", self.src)
+        self.vite = front_end / "inertia"
+        self.out = work / "out"
+        self.deploys = 0
+        self._write_sources()
+        self._build()
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "TEST_APP_KIND": kind, "SKEWGUARD_STATIC_ROOT": str(self.out),
+               "SKEWGUARD_SECRET_KEY": "s3cret", "SKEWGUARD_VITE_HOT_FILE": "", "PYTHONPATH": str(ROOT)}
+        if kind in ("asgi", "flip"):
+            command = [sys.executable, "-m", "uvicorn", "tests.browser.site:app", "--port", str(self.port),
+                       "--host", "127.0.0.1", "--log-level", "warning"]
+        else:
+            command = [sys.executable, "-c", WSGI_RUNNER.format(root=str(ROOT), port=self.port)]
+        self.proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(self.base + "/version", timeout=1)
+                break
+            except httpx.TransportError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.proc.kill()
+                    raise RuntimeError(f"site did not start: {self.proc.stderr.read().decode()[-3000:]}")
+                time.sleep(0.1)
+
+    def _write_sources(self) -> None:
+        accent = ["#3b6cf6", "#e4572e", "#17a398", "#f3a712"][self.deploys % 4]
+        (self.src / "css" / "site.css").write_text(f"body {{ font-family: sans-serif; }} h1 {{ color: {accent}; }}\n/* deploy {self.deploys} */\n")
+        (self.src / "js" / "lazy.js").write_text(f"export const value = 'lazy {self.deploys}';\n")
+
+    def _build(self) -> None:
+        build([str(self.src), f"inertia={self.vite}"], str(self.out), BuildOptions(compress=False))
+
+    @property
+    def version(self) -> str:
+        return httpx.get(self.base + "/version").json()["version"]
+
+    def deploy(self, prune_old: str | None = None) -> str:
+        """Rebuild with a visible change and bust: what a deploy does. Returns the new version."""
+        old_manifest = json.loads((self.out / "staticfiles.json").read_text())
+        self.deploys += 1
+        self._write_sources()
+        self._build()
+        if prune_old:
+            os.unlink(self.out / old_manifest["paths"][prune_old])
+        response = httpx.post(self.base + "/cache/bust", headers={"Authorization": "Bearer " + make_token("s3cret", 60)})
+        assert response.status_code == 200, response.text
+        return response.json()["version"]
+
+    def log(self) -> list[dict]:
+        return httpx.get(self.base + "/__log").json()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def site_factory(front_end, tmp_path):
+    sites = []
+
+    def make(kind: str = "asgi") -> Site:
+        site = Site(kind, front_end, tmp_path / f"site{len(sites)}")
+        sites.append(site)
+        return site
+
+    yield make
+    for site in sites:
+        site.stop()
