@@ -28,6 +28,8 @@ def client_options(context) -> dict:
         options["policy"] = params["policy"][0]
     if "poll" in params:
         options["poll"] = int(params["poll"][0])
+    if "tab" in params:  # tells the tabs' /version polls apart in the log
+        options["versionUrl"] = "/version?tab=" + params["tab"][0]
     return options
 
 
@@ -148,12 +150,12 @@ def _inertia_entry() -> str:
 INERTIA_ENTRY = _inertia_entry()
 
 
-def record(method: str, path: str, headers: dict, status: int, response_headers: list) -> None:
+def record(method: str, path: str, headers: dict, status: int, response_headers: list, query: str = "") -> None:
     if path.startswith("/static/") or path == "/__log":
         return
     with LOG_LOCK:
         LOG.append({
-            "method": method, "path": path, "status": status,
+            "method": method, "path": path, "query": query, "status": status,
             "hold_header": headers.get("x-skewguard-hold"), "cookie": headers.get("cookie", ""),
             "inertia_version": headers.get("x-inertia-version"),
             "stale": dict((k.lower(), v) for k, v in response_headers).get("x-app-stale"),
@@ -189,7 +191,8 @@ def logging_asgi(app):
         async def logging_send(message):
             if message["type"] == "http.response.start":
                 record(scope["method"], scope["path"], headers, message["status"],
-                       [(k.decode(), v.decode("latin-1")) for k, v in message.get("headers", [])])
+                       [(k.decode(), v.decode("latin-1")) for k, v in message.get("headers", [])],
+                       scope["query_string"].decode())
             await send(message)
 
         await app(scope, receive, logging_send)
@@ -216,7 +219,8 @@ def logging_wsgi(app):
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
 
         def logging_start(status, response_headers, exc_info=None):
-            record(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), headers, int(status.split()[0]), response_headers)
+            record(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), headers, int(status.split()[0]),
+                   response_headers, environ.get("QUERY_STRING", ""))
             return start_response(status, response_headers, exc_info) if exc_info else start_response(status, response_headers)
 
         return app(environ, logging_start)
