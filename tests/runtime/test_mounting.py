@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import wsgiref.util
 
 import pytest
@@ -72,7 +73,10 @@ def test_pathsend_is_used_when_the_server_offers_it(out):
     async def send(message):
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # A thread of its own: Playwright's sync API (browser tests) keeps a loop running in this one.
+    worker = threading.Thread(target=asyncio.run, args=(app(scope, receive, send),))
+    worker.start()
+    worker.join()
     assert sent[0]["status"] == 200
     assert sent[1] == {"type": "http.response.pathsend", "path": str((out / hashed).resolve())}
 
