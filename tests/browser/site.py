@@ -28,6 +28,8 @@ def client_options(context) -> dict:
         options["policy"] = params["policy"][0]
     if "poll" in params:
         options["poll"] = int(params["poll"][0])
+    if "fetch" in params:
+        options["fetch"] = True
     if "tab" in params:  # tells the tabs' /version polls apart in the log
         options["versionUrl"] = "/version?tab=" + params["tab"][0]
     return options

@@ -107,3 +107,27 @@ def test_a_failed_chunk_load_leads_to_one_reload_when_safe(site_factory, context
     assert loads(page) == first_loads + 1  # exactly one reload
     page.click("#lazy")
     page.wait_for_function("window.__lazy === 'lazy 1'")  # the new chunk loads
+
+
+def test_fetch_wrapper_detects_and_the_reload_keeps_query_and_hash(site_factory, context):
+    site = site_factory("asgi")
+    page = context.new_page()
+    page.goto(f"{site.base}/form?policy=reload&poll=0&fetch=1#section-2")
+    boot = page.evaluate("window.__boot")
+    new = site.deploy()
+    page.evaluate("fetch('/fragment').then(r => r.text())")  # the app's own fetch
+    page.wait_for_function(f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000)
+    assert page.evaluate("window.__boot") != boot
+    assert page.url.endswith("/form?policy=reload&poll=0&fetch=1#section-2")
+
+
+def test_a_canceled_stale_event_ignores_the_release(site_factory, context):
+    site = site_factory("asgi")
+    page = context.new_page()
+    page.goto(f"{site.base}/form?policy=reload&poll=300")
+    boot = page.evaluate("window.__boot")
+    page.evaluate("() => { window.skewguard.on('stale', (e) => { window.__seen = e.detail.serverVersion; return false; }); }")
+    new = site.deploy()
+    page.wait_for_function(f"window.__seen === {new!r}", timeout=10000)
+    page.wait_for_timeout(1000)
+    assert page.evaluate("window.__boot") == boot and not page.evaluate("window.skewguard.stale")
