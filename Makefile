@@ -16,9 +16,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# Main job: build the bundled example assets and print the build summary.
+# Main job: the demo on http://127.0.0.1:8000 (PORT=8001 make run for another port).
+PORT ?= 8000
 run: install
-	$(BIN)/skewguard build examples/assets --out examples/dist
+	$(BIN)/skewguard demo --port $(PORT)
 
 # Whole test suite. In CI (CI=true) missing system tools are installed first;
 # pytest's "no tests collected" (exit 5) counts as a failure.

@@ -200,6 +200,21 @@ def token(ttl, secret_key) -> None:
     click.echo(make_token(secret_key, seconds))
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workdir", type=click.Path(file_okay=False), help="Where to build the demo's assets (default: a temporary directory).")
+@click.option("--poll", default=3.0, show_default=True, type=click.FloatRange(0), help="Seconds between the client's /version checks.")
+def demo(host, port, workdir, poll) -> None:
+    """Serve a small app that shows stale-client detection and each policy (open it in two tabs)."""
+    from .demo import DemoError, serve
+
+    try:
+        serve(host, port, workdir, poll)
+    except DemoError as exc:
+        raise _Failure(str(exc)) from None
+
+
 class _nothing:
     def __enter__(self):
         return None
