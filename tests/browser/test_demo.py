@@ -67,7 +67,7 @@ def test_deploy_idle_tab_converges_playing_tab_waits_with_a_banner(demo, context
         new = httpx.get(demo + "/version").json()["version"]
         time.sleep(0.1)
     assert new != old
-    idle.wait_for_function(f"document.getElementById('rendered-version') && document.getElementById('rendered-version').textContent === {new!r}", timeout=15000)
+    idle.wait_for_function(f"(document.getElementById('rendered-version') || {{}}).textContent === {new!r}", timeout=15000)
 
     banner = playing.locator("[data-skewguard-banner]")
     banner.wait_for(state="visible", timeout=15000)
@@ -81,7 +81,7 @@ def test_deploy_idle_tab_converges_playing_tab_waits_with_a_banner(demo, context
 
     playing.click("#pause")
     playing.click("[data-skewguard-banner] button")
-    playing.wait_for_function(f"document.getElementById('rendered-version') && document.getElementById('rendered-version').textContent === {new!r}", timeout=15000)
+    playing.wait_for_function(f"(document.getElementById('rendered-version') || {{}}).textContent === {new!r}", timeout=15000)
 
 
 def test_a_taken_port_is_one_clear_line(demo):

@@ -115,7 +115,7 @@ def test_fetch_wrapper_detects_and_the_reload_keeps_query_and_hash(site_factory,
     page.goto(f"{site.base}/form?policy=reload&poll=0&fetch=1#section-2")
     boot = page.evaluate("window.__boot")
     new = site.deploy()
-    page.evaluate("fetch('/fragment').then(r => r.text())")  # the app's own fetch
+    page.evaluate("() => { fetch('/fragment'); }")  # the app's own fetch (not awaited: it reloads the page)
     page.wait_for_function(f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000)
     assert page.evaluate("window.__boot") != boot
     assert page.url.endswith("/form?policy=reload&poll=0&fetch=1#section-2")

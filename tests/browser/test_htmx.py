@@ -23,7 +23,7 @@ def test_reload_policy_reloads(site_factory, context, kind, htmx):
     page, _, boot = open_page(context, site, "reload", htmx)
     new = site.deploy()
     page.click("#load")  # an htmx request: its response says the server moved on
-    page.wait_for_function(f"document.getElementById('rendered-version').textContent === {new!r}")
+    page.wait_for_function(f"(document.getElementById('rendered-version') || {{}}).textContent === {new!r}")
     assert page.evaluate("window.__boot") != boot  # a real reload, not a swap
     assert page.evaluate("window.skewguard.version") == new
     assert "htmx" in page.url and f"htmx={htmx}" in page.url  # query kept

@@ -36,10 +36,10 @@ def test_a_deploy_during_a_call(site_factory, context, kind, policy):
 
     new = site.deploy()
     page.click("#like")  # an Inertia POST that redirects (303) to an Inertia GET
-    page.wait_for_function("document.getElementById('likes').textContent === '1'")
+    page.wait_for_function("(document.getElementById('likes') || {}).textContent === '1'")
     page.wait_for_function("window.skewguard.stale")
     page.click("#other-link")  # an Inertia GET visit
-    page.wait_for_function("document.getElementById('component').textContent === 'Other'")
+    page.wait_for_function("(document.getElementById('component') || {}).textContent === 'Other'")
     played = page.evaluate("document.getElementById('remote').currentTime")
     page.wait_for_timeout(1500)
 
