@@ -45,7 +45,7 @@ def main(args: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
-        hint = f" (see 'skewguard {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx and exc.ctx.parent else ""
         click.echo(f"skewguard: error: {exc.format_message()}{hint}", err=True)
         sys.exit(2)
     except click.ClickException as exc:
@@ -213,6 +213,83 @@ def demo(host, port, workdir, poll) -> None:
         serve(host, port, workdir, poll)
     except DemoError as exc:
         raise _Failure(str(exc)) from None
+
+
+@cli.group()
+def release() -> None:
+    """List, activate and retire releases in the release registry (file or Redis)."""
+
+
+def _registry_options(command):
+    command = click.option("--redis-url", envvar="SKEWGUARD_REDIS_URL", help="Redis registry (default: $SKEWGUARD_REDIS_URL).")(command)
+    command = click.option("--static-root", envvar="SKEWGUARD_STATIC_ROOT", type=click.Path(file_okay=False),
+                           help="Build directory whose file registry to use (default: $SKEWGUARD_STATIC_ROOT).")(command)
+    command = click.option("--registry-path", envvar="SKEWGUARD_REGISTRY_PATH", type=click.Path(dir_okay=False),
+                           help="File registry path (default: STATIC_ROOT/.skewguard/registry.json).")(command)
+    return command
+
+
+def _open_registry(redis_url, static_root, registry_path):
+    from .releases import RegistryError, open_registry
+    from .settings import Settings, SettingsError
+
+    try:
+        settings = Settings.load({"REDIS_URL": redis_url or "", "STATIC_ROOT": static_root or "",
+                                  "REGISTRY_PATH": registry_path or "", "REGISTRY": "" if redis_url else "file"}, environ={})
+        registry = open_registry(settings)
+    except (SettingsError, RegistryError) as exc:
+        raise _Failure(str(exc)) from None
+    if registry is None or (not redis_url and not (static_root or registry_path)):
+        raise click.UsageError("say where the registry is: --static-root, --registry-path or --redis-url")
+    return registry
+
+
+@release.command("list")
+@_registry_options
+@click.option("--json", "as_json", is_flag=True)
+def release_list(redis_url, static_root, registry_path, as_json) -> None:
+    """Releases, oldest first, with their state (active, retained, retired)."""
+    from .releases import RegistryError
+
+    try:
+        state = _open_registry(redis_url, static_root, registry_path).state()
+    except RegistryError as exc:
+        raise _Failure(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(state.as_json(), indent=2))
+        return
+    if not state.releases:
+        click.echo("no releases registered")
+    for r in state.releases:
+        click.echo(f"{r.version:<24} {r.state:<9} {r.created}  id={r.id}")
+
+
+@release.command("activate")
+@_registry_options
+@click.argument("version")
+def release_activate(redis_url, static_root, registry_path, version) -> None:
+    """Make VERSION the fleet's active release (the previous one stays retained)."""
+    from .releases import RegistryError
+
+    try:
+        _open_registry(redis_url, static_root, registry_path).activate(version)
+    except RegistryError as exc:
+        raise _Failure(str(exc)) from None
+    click.echo(f"activated {version}")
+
+
+@release.command("retire")
+@_registry_options
+@click.argument("version")
+def release_retire(redis_url, static_root, registry_path, version) -> None:
+    """Retire VERSION: clients still running it must reload."""
+    from .releases import RegistryError
+
+    try:
+        _open_registry(redis_url, static_root, registry_path).retire(version)
+    except RegistryError as exc:
+        raise _Failure(str(exc)) from None
+    click.echo(f"retired {version}")
 
 
 class _nothing:

@@ -63,10 +63,22 @@ class Skewguard:
         self.settings = settings if settings is not None else Settings.load(options)
         self._csp_nonce = csp_nonce
         self._client_options = client_options
+        from .releases import open_registry
+
+        self.registry = open_registry(self.settings)
+        self._seen_bust: int | None = None
         self._components: list[Component] = []
         self._reload_lock = threading.Lock()
         self._dev_hashes = ContentHashCache()
         self._state = self._load()
+        if self.registry is not None:
+            snapshot = self._state.snapshot
+            release_id = snapshot.release["id"] if snapshot.release else snapshot.version
+            if not snapshot.dev and snapshot.version != "unknown":
+                self.registry.register(snapshot.version, release_id)  # the first release becomes active
+            self._state = self._load()
+            self._seen_bust = self._state.snapshot.registry.bust if self._state.snapshot.registry else 0
+            self.registry.watch(self._registry_changed)
         if self.settings.VERSION_ENDPOINT and not self.settings.SECRET_KEY:
             logger.warning("skewguard: no SECRET_KEY; POST %s refuses every request", self.settings.BUST_PATH)
 
@@ -100,23 +112,54 @@ class Skewguard:
             return self._state.snapshot
 
     def bust(self) -> Respond:
-        """What ``POST /cache/bust`` does once authorized: reload, and say what changed."""
+        """What ``POST /cache/bust`` does once authorized: reload, tell the fleet, say what changed."""
         previous = self._state.snapshot
         try:
             current = self.reload()
         except VersionError as exc:
             logger.error("skewguard: bust failed, still serving %s: %s", previous.version, exc)
             return bust_failed(previous, str(exc), self.settings)
+        if self.registry is not None:
+            from .releases import RegistryError
+
+            try:
+                if current.version != "unknown":
+                    self.registry.register(current.version, current.release["id"] if current.release else "")
+                state = self.registry.announce_bust()  # every other worker reloads too
+                self._seen_bust = state.bust
+                current = self.reload()
+            except RegistryError as exc:
+                logger.warning("skewguard: bust applied here only: %s", exc)
         logger.info("skewguard: bust: %s -> %s", previous.version, current.version)
         return bust_succeeded(previous, current, self.settings)
+
+    def _registry_changed(self, state) -> None:
+        """A change from another server or worker: a bust re-reads everything, other changes
+        (activation, retirement) only swap the registry view."""
+        import dataclasses
+
+        if state.bust != self._seen_bust:
+            self._seen_bust = state.bust
+            try:
+                self.reload()
+                return
+            except VersionError as exc:
+                logger.error("skewguard: fleet bust failed here, still serving %s: %s", self.version, exc)
+        with self._reload_lock:
+            current = self._state
+            self._state = dataclasses.replace(current, snapshot=dataclasses.replace(current.snapshot, registry=state))
 
     def make_token(self, ttl_seconds: int = 600) -> str:
         """A bust token signed with SECRET_KEY (what ``skewguard token`` prints)."""
         return make_token(self.settings.SECRET_KEY, ttl_seconds)
 
     def _load(self) -> _State:
+        import dataclasses
+
         settings = self.settings
         snapshot = resolve(settings, self._components)
+        if self.registry is not None:
+            snapshot = dataclasses.replace(snapshot, registry=self.registry.state())
         extra = [(b"x-app-version", snapshot.header_value)] if settings.APP_VERSION_HEADER else []
         static: StaticTable | DiskStatic | None = None
         if settings.SERVE_STATIC and settings.STATIC_ROOT:

@@ -51,13 +51,11 @@ HOLD_COOKIE_PREFIX = "skewguard_hold_"  # cookie "skewguard_hold_<version>=1"
 STALE = (("X-App-Stale", "1"),)
 
 
-def client_version_matches(client_version: str, snapshot: VersionSnapshot) -> bool:
-    """Is a client at ``client_version`` running what this server serves?
-
-    The seam for the release registry (retained, newer and retired releases), which refines
-    what a mismatch means in ``decide``.
-    """
-    return client_version == snapshot.version
+SERVER_STALE = (("X-App-Stale", "server"),)
+# Policies under which the server may force an older (retained) client to reload. Under defer,
+# prompt and warn the browser client converges on its own terms; under ignore nothing is
+# injected, so Inertia's own 409 handling is all there is.
+FORCING_POLICIES = ("reload", "ignore")
 
 
 def is_held(request: RequestFacts, client_version: str) -> bool:
@@ -79,11 +77,13 @@ def is_held(request: RequestFacts, client_version: str) -> bool:
 def decide(request: RequestFacts, snapshot: VersionSnapshot, settings: Settings) -> Respond | Proceed | None:
     """What a request from a page at another version gets.
 
-    - an Inertia GET from another version: 409 with ``X-Inertia-Location`` (Inertia reloads);
-    - ... unless the page is held (hold marker): answered normally, tagged ``X-App-Stale: 1``;
-    - other requests that say their version (Inertia's header, the hold marker): tagged stale;
-    - never a 409 for other methods (a POST must not be lost), in dev mode, or without a version.
-    None: nothing to add.
+    Where the client stands (``releases.classify``): at this server's or the fleet's active
+    release -- nothing to say; newer than this server (a rolling deploy) -- answered normally,
+    tagged ``X-App-Stale: server``, never forced; at an older retained release -- tagged
+    ``X-App-Stale: 1``, and an Inertia GET gets the 409 under the reload policy unless the page is
+    held; at a retired or unknown release -- the 409, unless held (RETIRED_FORCES_RELOAD: even
+    then). Never a 409 for other methods (a POST must not be lost), in dev mode, or without a
+    version. None: nothing to add.
     """
     if snapshot.dev:
         return None
@@ -91,15 +91,28 @@ def decide(request: RequestFacts, snapshot: VersionSnapshot, settings: Settings)
     client_version = request.headers.get("x-inertia-version") if inertia else None
     if client_version is None:
         client_version = request.headers.get(HOLD_HEADER)
-    if client_version is None or client_version_matches(client_version, snapshot):
+    if client_version is None:
         return None
-    if inertia and request.method == "GET" and not is_held(request, client_version):
-        location = safe_path(request.path) + ("?" + safe_query(request.query) if request.query else "")
-        return Respond(
-            409,
-            (("X-Inertia-Location", location), ("X-Inertia-Version", snapshot.version),
-             *version_headers(snapshot, settings)),
-        )
+    from .releases.model import classify
+
+    status = classify(client_version, snapshot.version, snapshot.registry)
+    if status == "current":
+        return None
+    if status == "newer":
+        return Proceed(SERVER_STALE)
+    if inertia and request.method == "GET":
+        held = is_held(request, client_version)
+        if status == "stale":
+            force = settings.APP_VERSION_MISMATCH in FORCING_POLICIES and not held
+        else:
+            force = not held or settings.RETIRED_FORCES_RELOAD
+        if force:
+            location = safe_path(request.path) + ("?" + safe_query(request.query) if request.query else "")
+            return Respond(
+                409,
+                (("X-Inertia-Location", location), ("X-Inertia-Version", snapshot.version),
+                 *version_headers(snapshot, settings)),
+            )
     return Proceed(STALE)
 
 

@@ -45,6 +45,11 @@ class Settings:
     CLIENT_INLINE: bool = False  # inline the client instead of a cached <script src>
     CLIENT_WRAP_FETCH: bool = False  # the client also watches window.fetch (XHR always)
     CSP_NONCE_KEY: str = "csp_nonce"  # scope / scope["state"] / environ key holding a CSP nonce
+    REGISTRY: str = ""  # release registry: "" (none), "file" or "redis" (implied by REDIS_URL)
+    REDIS_URL: str = ""  # redis://host:port/db, shared by every server of the fleet
+    REDIS_PREFIX: str = "skewguard"  # key and channel prefix in Redis
+    REGISTRY_PATH: str = ""  # file registry; default STATIC_ROOT/.skewguard/registry.json
+    RETIRED_FORCES_RELOAD: bool = False  # a retired client reloads even while a guard holds it
 
     @classmethod
     def load(cls, overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +84,10 @@ class Settings:
             value = getattr(self, name)
             if not value.startswith("/") or any(c in value for c in "?#\r\n "):
                 raise SettingsError(f"{name} must be a path starting with '/', got {value!r}")
+        if self.REGISTRY not in ("", "file", "redis"):
+            raise SettingsError(f"REGISTRY must be '', 'file' or 'redis', got {self.REGISTRY!r}")
+        if self.REDIS_URL and not self.REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {self.REDIS_URL!r}")
         if not self.STATIC_URL.endswith("/"):
             raise SettingsError(f"STATIC_URL must end with '/', got {self.STATIC_URL!r}")
 
@@ -111,6 +120,11 @@ SETTING_DOCS = {
     "CLIENT_POLL_INTERVAL": "Seconds between the browser client's `/version` checks (visible tab only); 0: never.",
     "CLIENT_INLINE": "Inline the client script instead of a cached `<script src>`.",
     "CLIENT_WRAP_FETCH": "The client also watches `window.fetch` (XHR, htmx and Inertia always).",
+    "REGISTRY": "The release registry: empty (none), `file` (beside the manifest: one server, many workers) or `redis` (a fleet; implied by `REDIS_URL`).",
+    "REDIS_URL": "Redis shared by every server and worker (`pip install 'skewguard[redis]'`); changes are published, every worker applies them within a second.",
+    "REDIS_PREFIX": "Prefix of skewguard's key and channel in Redis.",
+    "REGISTRY_PATH": "Where the file registry lives; default `STATIC_ROOT/.skewguard/registry.json`.",
+    "RETIRED_FORCES_RELOAD": "A client at a retired release gets the 409 even while a guard holds its page (default: the hold wins, the page reloads when released).",
     "CSP_NONCE_KEY": "Key of the CSP nonce in the ASGI scope, `scope[\"state\"]` or the WSGI environ.",
 }
 

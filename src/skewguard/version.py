@@ -18,6 +18,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .manifest import Manifest, ManifestError
 from .settings import Settings
@@ -52,6 +53,7 @@ class VersionSnapshot:
     components: tuple[ComponentDigest, ...] = ()
     release: Mapping[str, str] | None = None
     problems: tuple[str, ...] = ()  # what a lenient start-up or a failed bust noticed
+    registry: Any = None  # releases.RegistryState when a release registry is configured
 
     @property
     def header_value(self) -> bytes:
@@ -64,6 +66,7 @@ class VersionSnapshot:
             "components": {c.name: c.files for c in self.components},
             "release": dict(self.release) if self.release else None,
             "dev": self.dev,
+            "active": self.registry.active.version if self.registry is not None and self.registry.active else None,
         }
 
 

@@ -117,7 +117,9 @@ def test_hostile_client_versions_are_just_mismatches(client_version):
 def test_version_endpoint():
     response = version_endpoint(facts(), SNAP, SETTINGS)
     assert response.status == 200 and ("Cache-Control", "no-store") in response.headers
-    assert json.loads(response.body) == {"version": "v2", "source": "explicit", "components": {}, "release": None, "dev": False}
+    assert json.loads(response.body) == {
+        "version": "v2", "source": "explicit", "components": {}, "release": None, "dev": False, "active": None,
+    }
     head = version_endpoint(facts(method="HEAD"), SNAP, SETTINGS)
     assert head.status == 200 and head.body == b""
     post = version_endpoint(facts(method="POST"), SNAP, SETTINGS)
