@@ -7,6 +7,7 @@ set -euo pipefail
 declare -A tools=(
   [npm]=npm
   [chromium]=chromium
+  [redis-server]=redis-server
 )
 
 missing=()

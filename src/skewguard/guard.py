@@ -67,6 +67,7 @@ class Skewguard:
 
         self.registry = open_registry(self.settings)
         self._seen_bust: int | None = None
+        self._pending_announce = False  # a bust made while the registry was unreachable
         self._components: list[Component] = []
         self._reload_lock = threading.Lock()
         self._dev_hashes = ContentHashCache()
@@ -129,7 +130,8 @@ class Skewguard:
                 self._seen_bust = state.bust
                 current = self.reload()
             except RegistryError as exc:
-                logger.warning("skewguard: bust applied here only: %s", exc)
+                self._pending_announce = True  # told to the fleet once the registry is back
+                logger.warning("skewguard: bust applied here only for now: %s", exc)
         logger.info("skewguard: bust: %s -> %s", previous.version, current.version)
         return bust_succeeded(previous, current, self.settings)
 
@@ -138,6 +140,18 @@ class Skewguard:
         (activation, retirement) only swap the registry view."""
         import dataclasses
 
+        from .releases import RegistryError
+
+        try:
+            version = self._state.snapshot.version
+            if version != "unknown" and not self._state.snapshot.dev and state.get(version) is None:
+                state = self.registry.register(version)  # a restarted Redis may have lost us
+            if self._pending_announce:
+                state = self.registry.announce_bust()
+                self._pending_announce = False
+                self._seen_bust = state.bust
+        except RegistryError:
+            pass  # still unreachable: the next change or reconnect tries again
         if state.bust != self._seen_bust:
             self._seen_bust = state.bust
             try:
