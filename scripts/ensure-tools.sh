@@ -8,11 +8,12 @@ declare -A tools=(
   [npm]=npm
   [chromium]=chromium
   [redis-server]=redis-server
+  [nginx]=nginx
 )
 
 missing=()
 for cmd in "${!tools[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${tools[$cmd]}")
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${tools[$cmd]}")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -17,7 +17,9 @@ NPM_FIXTURE = ROOT / "tests" / "fixtures" / "npm"
 
 def require_tool(name: str) -> str:
     """The path of a system tool the test drives for real."""
-    path = shutil.which(name)
+    path = shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/sbin/{name}") if os.access(p, os.X_OK)), None
+    )  # daemons such as nginx live in sbin, not always on PATH
     if path is None:
         message = f"{name} is not installed (make test installs it under CI=true)"
         if IN_CI:

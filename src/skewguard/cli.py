@@ -292,6 +292,38 @@ def release_retire(redis_url, static_root, registry_path, version) -> None:
     click.echo(f"retired {version}")
 
 
+@cli.command("nginx-config")
+@click.option("--map", "map_file", type=click.Path(dir_okay=False, exists=True),
+              help='JSON file: {"version_map": {"v1": "127.0.0.1:9001", ...}, "default_version": "v1"}.')
+@click.option("--backend", "backends", multiple=True, metavar="VERSION=HOST:PORT", help="A version and its backend (repeatable).")
+@click.option("--default", "default_version", help="Version for requests that ask for none.")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True)
+def nginx_config_command(map_file, backends, default_version, listen) -> None:
+    """Print nginx configuration that routes by X-App-Requested-Version / the app_version cookie."""
+    from .routing import RoutingError, nginx_config
+
+    version_map: dict[str, str] = {}
+    if map_file:
+        try:
+            with open(map_file, encoding="utf-8") as fh:
+                document = json.load(fh)
+            version_map.update(document["version_map"])
+            default_version = default_version or document.get("default_version")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise _Failure(f"{map_file}: not a version map ({exc})") from None
+    for item in backends:
+        version, eq, backend = item.partition("=")
+        if not eq:
+            raise click.BadParameter(f"{item!r} is not VERSION=HOST:PORT", param_hint="--backend")
+        version_map[version] = backend
+    if not version_map or not default_version:
+        raise click.UsageError("give --map, or --backend VERSION=HOST:PORT ... and --default VERSION")
+    try:
+        click.echo(nginx_config(version_map, default_version, listen), nl=False)
+    except RoutingError as exc:
+        raise _Failure(str(exc)) from None
+
+
 class _nothing:
     def __enter__(self):
         return None

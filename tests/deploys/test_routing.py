@@ -1,0 +1,128 @@
+"""Version routing: the pure decision, the middleware (Starlette, Flask), and real nginx running
+the configuration `skewguard nginx-config` generates, in front of a blue and a green server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from skewguard.routing import RoutingError, VersionRouter, decide_route
+
+from ..conftest import require_tool, run_cli
+from .conftest import free_port
+
+MAP = {"v1": "backend-blue", "v2": "backend-green"}
+HOSTILE = ['v1"}', "v1 v2", "x" * 65, "../../etc", "v1;rm", "<script>", "v\u00e9"]
+
+
+def test_decisions():
+    assert decide_route(None, None, MAP, "v1").target == "backend-blue"
+    assert decide_route("v2", None, MAP, "v1").target == "backend-green"
+    assert decide_route(None, "a=1; app_version=v2", MAP, "v1").target == "backend-green"
+    assert decide_route("v1", "app_version=v2", MAP, "v1").target == "backend-blue"  # the header wins
+    unknown = decide_route("v3", None, MAP, "v1")
+    assert unknown.status == 409 and json.loads(unknown.body) == {"error": "unknown version", "requested": "v3", "available": ["v1", "v2"]}
+    for value in HOSTILE:
+        refused = decide_route(value, None, MAP, "v1")
+        assert refused.status == 400 and value.encode("utf-8", "replace") not in refused.body
+    with pytest.raises(RoutingError):
+        VersionRouter({"v1;x": "b"}, "v1;x")
+    with pytest.raises(RoutingError, match="default"):
+        VersionRouter(MAP, "v9")
+
+
+def test_asgi_and_wsgi_middleware():
+    from flask import Flask
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    router = VersionRouter(MAP, "v1")
+
+    async def home(request):
+        return PlainTextResponse(request.scope["state"]["backend_target"])
+
+    asgi = TestClient(router.asgi(Starlette(routes=[Route("/", home)])))
+    flask_app = Flask("routed")
+    flask_app.add_url_rule("/", "home", lambda: "ok")
+    flask_app.wsgi_app = router.wsgi(flask_app.wsgi_app)
+    wsgi = flask_app.test_client()
+    for get in (lambda h: asgi.get("/", headers=h), lambda h: wsgi.get("/", headers=h)):
+        assert get({"X-App-Requested-Version": "v2"}).headers["x-backend-target"] == "backend-green"
+        assert get({"Cookie": "app_version=v1"}).headers["x-backend-target"] == "backend-blue"
+        assert get({"X-App-Requested-Version": "v9"}).status_code == 409
+        assert get({"X-App-Requested-Version": "x" * 100}).status_code == 400
+
+
+@pytest.fixture
+def nginx_front(tmp_path, app_servers):
+    nginx = require_tool("nginx")
+    blue = app_servers(APP_VERSION="v1", MANIFEST_REQUIRED="false")
+    green = app_servers(APP_VERSION="v2", MANIFEST_REQUIRED="false")
+    port = free_port()
+    generated = run_cli("nginx-config", "--backend", f"v1=127.0.0.1:{blue.port}", "--backend", f"v2=127.0.0.1:{green.port}",
+                        "--default", "v1", "--listen", f"127.0.0.1:{port}")
+    assert generated.returncode == 0, generated.stderr
+    (tmp_path / "skewguard.conf").write_text(generated.stdout)
+    temp = f"{tmp_path}/tmp"
+    (tmp_path / "nginx.conf").write_text(f"""
+worker_processes 1;
+daemon off;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {temp}; proxy_temp_path {temp}; fastcgi_temp_path {temp};
+    uwsgi_temp_path {temp}; scgi_temp_path {temp};
+    include {tmp_path}/skewguard.conf;
+}}
+""")
+    (tmp_path / "tmp").mkdir()
+    test = subprocess.run([nginx, "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)], capture_output=True, text=True)
+    assert test.returncode == 0, test.stderr
+    proc = subprocess.Popen([nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            httpx.get(base + "/version", timeout=1)
+            break
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"nginx did not start: {proc.stderr.read().decode()}")
+            time.sleep(0.05)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_nginx_routes_by_header_and_cookie(nginx_front):
+    def version(**kwargs) -> httpx.Response:
+        return httpx.get(nginx_front + "/version", timeout=5, **kwargs)
+
+    assert version().json()["version"] == "v1"  # the default
+    green = version(headers={"X-App-Requested-Version": "v2"})
+    assert green.json()["version"] == "v2" and green.headers["x-backend-target"].startswith("sg_v2")
+    assert version(cookies={"app_version": "v2"}).json()["version"] == "v2"
+    assert version(headers={"X-App-Requested-Version": "v1"}, cookies={"app_version": "v2"}).json()["version"] == "v1"
+    unknown = version(headers={"X-App-Requested-Version": "v3"})
+    assert unknown.status_code == 409
+    assert unknown.json() == {"error": "unknown version", "requested": "v3", "available": ["v1", "v2"]}
+
+
+def test_nginx_rejects_hostile_values_before_any_backend(nginx_front):
+    for value in HOSTILE:
+        raw = value.encode("utf-8")
+        response = httpx.get(nginx_front + "/version", headers=[(b"X-App-Requested-Version", raw)], timeout=5)
+        assert response.status_code == 400, value
+        assert raw not in response.content and "x-app-version" not in response.headers  # no backend answered
+        by_cookie = httpx.get(nginx_front + "/version", headers=[(b"Cookie", b"app_version=" + raw.replace(b";", b"%3B"))], timeout=5)
+        assert by_cookie.status_code in (400, 409) and "x-app-version" not in by_cookie.headers
