@@ -264,18 +264,22 @@ def release_list(redis_url, static_root, registry_path, as_json) -> None:
         click.echo(f"{r.version:<24} {r.state:<9} {r.created}  id={r.id}")
 
 
+def _change_release(action: str, past: str, redis_url, static_root, registry_path, version) -> None:
+    from .releases import RegistryError
+
+    try:
+        getattr(_open_registry(redis_url, static_root, registry_path), action)(version)
+    except RegistryError as exc:
+        raise _Failure(str(exc)) from None
+    click.echo(f"{past} {version}")
+
+
 @release.command("activate")
 @_registry_options
 @click.argument("version")
 def release_activate(redis_url, static_root, registry_path, version) -> None:
     """Make VERSION the fleet's active release (the previous one stays retained)."""
-    from .releases import RegistryError
-
-    try:
-        _open_registry(redis_url, static_root, registry_path).activate(version)
-    except RegistryError as exc:
-        raise _Failure(str(exc)) from None
-    click.echo(f"activated {version}")
+    _change_release("activate", "activated", redis_url, static_root, registry_path, version)
 
 
 @release.command("retire")
@@ -283,13 +287,7 @@ def release_activate(redis_url, static_root, registry_path, version) -> None:
 @click.argument("version")
 def release_retire(redis_url, static_root, registry_path, version) -> None:
     """Retire VERSION: clients still running it must reload."""
-    from .releases import RegistryError
-
-    try:
-        _open_registry(redis_url, static_root, registry_path).retire(version)
-    except RegistryError as exc:
-        raise _Failure(str(exc)) from None
-    click.echo(f"retired {version}")
+    _change_release("retire", "retired", redis_url, static_root, registry_path, version)
 
 
 @cli.command("nginx-config")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +16,7 @@ from skewguard.build import BuildOptions, build
 from skewguard.tokens import make_token
 
 from ..conftest import ROOT, require_tool
+from ..processes import WSGI_RUNNER, free_port, stop, wait_for_http
 
 FIXTURE = ROOT / "tests" / "fixtures" / "browser"
 CHROMIUM_FLAGS = [
@@ -25,24 +24,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
 ]
-WSGI_RUNNER = """
-import sys
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-sys.path.insert(0, {root!r})
-from tests.browser.site import app
-
-class Quiet(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-class ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-make_server("127.0.0.1", {port}, app, server_class=ThreadingServer, handler_class=Quiet).serve_forever()
-"""
-
-
 @pytest.fixture(scope="session")
 def front_end(tmp_path_factory) -> Path:
     """Static sources of the test site: htmx 4 and 2 from npm, and the Inertia app built by Vite."""
@@ -80,12 +61,6 @@ def context(browser):
     ctx.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Site:
     """A built static tree and a server process running tests/browser/site.py over it."""
 
@@ -106,18 +81,9 @@ class Site:
             command = [sys.executable, "-m", "uvicorn", "tests.browser.site:app", "--port", str(self.port),
                        "--host", "127.0.0.1", "--log-level", "warning"]
         else:
-            command = [sys.executable, "-c", WSGI_RUNNER.format(root=str(ROOT), port=self.port)]
+            command = [sys.executable, "-c", WSGI_RUNNER.format(root=str(ROOT), port=self.port, module="tests.browser.site")]
         self.proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(self.base + "/version", timeout=1)
-                break
-            except httpx.TransportError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.proc.kill()
-                    raise RuntimeError(f"site did not start: {self.proc.stderr.read().decode()[-3000:]}")
-                time.sleep(0.1)
+        wait_for_http(self.base + "/version", self.proc, "site")
 
     def _write_sources(self) -> None:
         accent = ["#3b6cf6", "#e4572e", "#17a398", "#f3a712"][self.deploys % 4]
@@ -147,11 +113,7 @@ class Site:
         return httpx.get(self.base + "/__log").json()
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop(self.proc)
 
 
 @pytest.fixture

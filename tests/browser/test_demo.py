@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import free_port
+from ..processes import free_port, stop, wait_for_http
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parent.parent.parent / "test-results"
@@ -25,19 +25,9 @@ def demo(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(base + "/version", timeout=1)
-            break
-        except httpx.TransportError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"demo did not start: {proc.stderr.read()[-2000:]}")
-            time.sleep(0.2)
+    wait_for_http(base + "/version", proc, "skewguard demo", timeout=60)
     yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop(proc)
 
 
 def test_first_page_has_hashed_assets_and_the_client(demo):

@@ -6,7 +6,6 @@ import gzip
 import json
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,12 +12,7 @@ import httpx
 import pytest
 
 from ..conftest import ROOT, require_tool
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ..processes import free_port, stop, wait_for_http
 
 
 class RedisServer:
@@ -77,26 +71,13 @@ class AppServer:
              "--host", "127.0.0.1", "--log-level", "warning"],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(self.base + "/version", timeout=1)
-                return
-            except httpx.TransportError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.proc.kill()
-                    raise RuntimeError(f"server did not start: {self.proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.1)
+        wait_for_http(self.base + "/version", self.proc, "app server")
 
     def version(self) -> str:
         return httpx.get(self.base + "/version", timeout=5).json()["version"]
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop(self.proc)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 
 import httpx
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from skewguard.routing import RoutingError, VersionRouter, decide_route
 
 from ..conftest import require_tool, run_cli
-from .conftest import free_port
+from ..processes import free_port, stop, wait_for_http
 
 MAP = {"v1": "backend-blue", "v2": "backend-green"}
 HOSTILE = ['v1"}', "v1 v2", "x" * 65, "../../etc", "v1;rm", "<script>", "v\u00e9"]
@@ -89,19 +88,9 @@ http {{
     proc = subprocess.Popen([nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            httpx.get(base + "/version", timeout=1)
-            break
-        except httpx.TransportError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"nginx did not start: {proc.stderr.read().decode()}")
-            time.sleep(0.05)
+    wait_for_http(base + "/version", proc, "nginx")
     yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop(proc)
 
 
 def test_nginx_routes_by_header_and_cookie(nginx_front):

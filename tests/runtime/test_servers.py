@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,32 +20,9 @@ from skewguard.build import BuildOptions, build
 from skewguard.tokens import make_token
 
 from ..build.helpers import write_tree
+from ..processes import WSGI_RUNNER, free_port, stop, wait_for_http
 
 HERE = Path(__file__).parent
-WSGI_RUNNER = """
-import sys
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-sys.path.insert(0, {root!r})
-from tests.runtime.server_app import app
-
-class Quiet(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-class ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-make_server("127.0.0.1", {port}, app, server_class=ThreadingServer, handler_class=Quiet).serve_forever()
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def built_site(tmp_path):
     src = write_tree(tmp_path / "src", {"css/app.css": "a{color:red}", "js/app.js": "1"})
@@ -72,22 +48,12 @@ def server(request, built_site):
         command = [sys.executable, "-m", "uvicorn", "tests.runtime.server_app:app", "--port", str(port),
                    "--host", "127.0.0.1", "--log-level", "warning"]
     else:
-        command = [sys.executable, "-c", WSGI_RUNNER.format(root=root, port=port)]
+        command = [sys.executable, "-c", WSGI_RUNNER.format(root=root, port=port, module="tests.runtime.server_app")]
     proc = subprocess.Popen(command, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(base + "/version", timeout=1)
-            break
-        except httpx.TransportError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"server did not start: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.1)
+    wait_for_http(base + "/version", proc, f"{request.param} server")
     yield request.param, base, src, out
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop(proc)
 
 
 def test_streamed_responses_pass_through_unbuffered(server):

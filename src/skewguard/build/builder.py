@@ -15,13 +15,12 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ..atomic import link_atomic, write_atomic
+from ..atomic import link_atomic
 from ..manifest import FileInfo, Manifest, ManifestError, Release, manifest_path, paths_hash
 from . import compress
 from .cache import BuildCache, CachedSource

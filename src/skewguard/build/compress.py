@@ -22,7 +22,7 @@ COMPRESSIBLE_EXTENSIONS = frozenset(
 MIN_SAVING = 0.05
 MIN_SIZE = 256  # below this the headers outweigh any saving
 
-from ..encodings import SUFFIX
+from ..encodings import SUFFIX  # noqa: F401 - compress.SUFFIX is used by the builder
 
 
 @dataclass(frozen=True)

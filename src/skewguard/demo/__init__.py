@@ -13,8 +13,8 @@ class DemoError(Exception):
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workdir: str | None = None, poll_seconds: float = 3.0) -> None:
     try:
-        import jinja2  # noqa: F401
-        import starlette  # noqa: F401
+        import jinja2  # noqa: F401 - only checking it is installed
+        import starlette  # noqa: F401 - only checking it is installed
         import uvicorn
     except ImportError as exc:
         raise DemoError(f"the demo needs {exc.name}: pip install 'skewguard[demo]'") from None
