@@ -296,11 +296,27 @@ def release_retire(redis_url, static_root, registry_path, version) -> None:
 @click.option("--backend", "backends", multiple=True, metavar="VERSION=HOST:PORT", help="A version and its backend (repeatable).")
 @click.option("--default", "default_version", help="Version for requests that ask for none.")
 @click.option("--listen", default="127.0.0.1:8080", show_default=True)
-def nginx_config_command(map_file, backends, default_version, listen) -> None:
-    """Print nginx configuration that routes by X-App-Requested-Version / the app_version cookie."""
-    from .routing import RoutingError, nginx_config
+@click.option("--backend-pattern", metavar="HOST:PORT", help="With a registry: each release's backend, e.g. 'app-{version}:8000'.")
+@_registry_options
+def nginx_config_command(map_file, backends, default_version, listen, backend_pattern, redis_url, static_root, registry_path) -> None:
+    """Print nginx configuration that routes by X-App-Requested-Version / the app_version cookie.
+
+    The version map comes from --map, from --backend options, or from the release registry
+    (--redis-url / --static-root / --registry-path with --backend-pattern; the active release is
+    the default, retired releases are left out).
+    """
+    from .routing import RoutingError, map_from_registry, nginx_config
 
     version_map: dict[str, str] = {}
+    if backend_pattern:
+        from .releases import RegistryError
+
+        try:
+            version_map, registry_default = map_from_registry(
+                _open_registry(redis_url, static_root, registry_path).state(), backend_pattern)
+        except (RegistryError, RoutingError) as exc:
+            raise _Failure(str(exc)) from None
+        default_version = default_version or registry_default
     if map_file:
         try:
             with open(map_file, encoding="utf-8") as fh:

@@ -130,6 +130,18 @@ class VersionRouter:
         return middleware
 
 
+def map_from_registry(state, backend_pattern: str) -> tuple[dict[str, str], str]:
+    """A version map from the release registry: every release not retired, each at
+    ``backend_pattern.format(version=...)``; the active release is the default."""
+    if "{version}" not in backend_pattern:
+        raise RoutingError("the backend pattern must contain {version} (for example app-{version}:8000)")
+    version_map = {r.version: backend_pattern.format(version=r.version) for r in state.releases if r.state != "retired"}
+    active = state.active
+    if active is None:
+        raise RoutingError("the registry has no active release (skewguard release activate VERSION)")
+    return version_map, active.version
+
+
 def nginx_config(version_map: Mapping[str, str], default_version: str, listen: str = "127.0.0.1:8080") -> str:
     """nginx configuration for the ``http`` context: the same routing at request time.
 

@@ -115,3 +115,22 @@ def test_nginx_rejects_hostile_values_before_any_backend(nginx_front):
         assert raw not in response.content and "x-app-version" not in response.headers  # no backend answered
         by_cookie = httpx.get(nginx_front + "/version", headers=[(b"Cookie", b"app_version=" + raw.replace(b";", b"%3B"))], timeout=5)
         assert by_cookie.status_code in (400, 409) and "x-app-version" not in by_cookie.headers
+
+
+def test_nginx_config_from_the_registry(tmp_path):
+    from skewguard.releases import FileRegistry
+
+    path = str(tmp_path / "registry.json")
+    registry = FileRegistry(path)
+    for version in ("r1", "r2", "r3"):
+        registry.register(version)
+    registry.activate("r2")
+    registry.retire("r1")
+    result = run_cli("nginx-config", "--registry-path", path, "--backend-pattern", "app-{version}:8000")
+    assert result.returncode == 0, result.stderr
+    assert "upstream sg_r2 { server app-r2:8000; }" in result.stdout
+    assert "upstream sg_r3 { server app-r3:8000; }" in result.stdout
+    assert "sg_r1" not in result.stdout  # retired: not routable
+    assert '""                      sg_r2;' in result.stdout  # the active release is the default
+    bad = run_cli("nginx-config", "--registry-path", path, "--backend-pattern", "app:8000")
+    assert bad.returncode == 1 and "{version}" in bad.stderr
