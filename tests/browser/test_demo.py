@@ -79,3 +79,20 @@ def test_a_taken_port_is_one_clear_line(demo):
     result = subprocess.run([sys.executable, "-m", "skewguard", "demo", "--port", port], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip() == f"skewguard: error: 127.0.0.1:{port} is already in use; pass --port to pick another"
+
+
+def test_default_policy_idle_tab_reloads_held_tab_shows_the_banner(demo, context):
+    held = context.new_page()
+    held.goto(demo + "/")  # the demo's default policy: reload
+    held.click("#play")
+    held.wait_for_function("window.skewguard.holding.includes('media')")
+    boot = held.evaluate("window.__boot = Math.random()")
+    idle = context.new_page()
+    idle.goto(demo + "/")
+    old = idle.text_content("#rendered-version")
+    idle.click("#deploy")
+    idle.wait_for_function(f"(document.getElementById('rendered-version') || {{}}).textContent !== {old!r}", timeout=15000)
+    held.locator("[data-skewguard-banner]").wait_for(state="visible", timeout=15000)
+    assert held.evaluate("window.__boot") == boot and held.text_content("#rendered-version") == old
+    held.click("#pause")  # nothing holds it any more: it reloads by itself
+    held.wait_for_function(f"(document.getElementById('rendered-version') || {{}}).textContent !== {old!r}", timeout=15000)

@@ -126,7 +126,9 @@
       if (!warned) console.warn("skewguard: this page runs " + pageVersion + ", the server runs " + serverVersion + ".");
       warned = true;
     } else if (policy === "reload") {
+      // Waiting for a call or a video to end: say so, and offer to reload now.
       if (safe()) reload();
+      else showBanner();
     } else if (policy === "defer" || policy === "prompt") {
       if (policy === "prompt") showBanner();
       if (document.visibilityState === "hidden" && safe()) reload();

@@ -51,8 +51,8 @@ class Demo:
         from urllib.parse import parse_qs
 
         query = request_or_scope.get("query_string", b"").decode()
-        policy = parse_qs(query).get("policy", ["prompt"])[0]
-        return policy if policy in POLICIES else "prompt"
+        policy = parse_qs(query).get("policy", ["reload"])[0]
+        return policy if policy in POLICIES else "reload"
 
     def _client_options(self, scope) -> dict:
         return {"policy": self._policy(scope)}
