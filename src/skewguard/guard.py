@@ -257,17 +257,18 @@ class Skewguard:
 
     # -- adapters --------------------------------------------------------------------------------
 
-    def asgi(self, app):
-        """Wrap an ASGI app: headers, the Inertia rule, /version, /cache/bust and static files."""
+    def asgi(self, app, *, endpoints: bool = True):
+        """Wrap an ASGI app: headers, the Inertia rule, /version, /cache/bust and static files.
+        ``endpoints=False`` leaves the two endpoints to the framework's own routes."""
         from .web.asgi import ASGIMiddleware
 
-        return ASGIMiddleware(app, self)
+        return ASGIMiddleware(app, self, endpoints=endpoints)
 
-    def wsgi(self, app):
+    def wsgi(self, app, *, endpoints: bool = True):
         """Wrap a WSGI app: the same as ``asgi()``."""
         from .web.wsgi import WSGIMiddleware
 
-        return WSGIMiddleware(app, self)
+        return WSGIMiddleware(app, self, endpoints=endpoints)
 
     def asgi_static(self):
         """An ASGI app serving the build directory, to mount under STATIC_URL."""

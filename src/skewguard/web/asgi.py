@@ -44,9 +44,10 @@ def facts_from_scope(scope: Scope) -> RequestFacts:
 
 
 class ASGIMiddleware:
-    def __init__(self, app, guard: Skewguard):
+    def __init__(self, app, guard: Skewguard, endpoints: bool = True):
         self.app = app
         self.guard = guard
+        self.endpoints = endpoints  # False: /version and /cache/bust are the framework's routes
 
     async def __call__(self, scope: Scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -56,6 +57,8 @@ class ASGIMiddleware:
         state = guard._state  # read once: this request sees one release throughout
         settings = guard.settings
         kind = route(scope["path"], settings)
+        if not self.endpoints and kind in ("version", "bust"):
+            kind = "app"
         if kind != "app":
             await self._skewguard_answers(kind, scope, receive, send, state)
             return

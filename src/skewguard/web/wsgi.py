@@ -43,9 +43,10 @@ def _start(start_response, respond: Respond) -> list[bytes]:
 
 
 class WSGIMiddleware:
-    def __init__(self, app, guard: Skewguard):
+    def __init__(self, app, guard: Skewguard, endpoints: bool = True):
         self.app = app
         self.guard = guard
+        self.endpoints = endpoints  # False: /version and /cache/bust are the framework's routes
 
     def __call__(self, environ: dict[str, Any], start_response):
         guard = self.guard
@@ -53,6 +54,8 @@ class WSGIMiddleware:
         settings = guard.settings
         decoded_path = environ.get("PATH_INFO", "") or "/"
         kind = route(decoded_path, settings)
+        if not self.endpoints and kind in ("version", "bust"):
+            kind = "app"
         if kind == "static":  # STATIC_URL belongs to skewguard: unknown names are a quick 404
             facts = facts_from_environ(environ)
             return serve_static(state, environ, start_response, facts, decoded_path[len(settings.STATIC_URL):])

@@ -1,0 +1,155 @@
+"""The Flask extension and the Starlette/FastAPI integration, against the real frameworks; and
+the example apps, started with their documented command."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from skewguard.build import BuildOptions, build
+from skewguard.tokens import make_token
+
+from ..build.helpers import write_tree
+from ..conftest import ROOT
+from ..processes import free_port, stop, wait_for_http
+
+
+@pytest.fixture
+def dist(tmp_path):
+    src = write_tree(tmp_path / "src", {"css/app.css": "a{color:red}", "js/app.js": "1"})
+    out = tmp_path / "dist"
+    build([str(src)], str(out), BuildOptions(compress=False))
+    return src, out
+
+
+def hashed(out, name: str) -> str:
+    return json.loads((out / "staticfiles.json").read_text())["paths"][name]
+
+
+def check_app(get, post, out, version: str) -> None:
+    """What every integration must show, through the framework's own test client."""
+    page = get("/", {})
+    assert page.status_code == 200 and page.headers["x-app-version"] == version
+    assert f"/static/{hashed(out, 'css/app.css')}" in page.text  # hashed URL in the template
+    assert "data-skewguard" in page.text  # the client injected
+    conflict = get("/", {"X-Inertia": "true", "X-Inertia-Version": "old"})
+    assert conflict.status_code == 409 and conflict.headers["x-inertia-location"] == "/"
+    body = get("/version", {}).json()
+    assert body["version"] == version and get("/version", {}).headers["cache-control"] == "no-store"
+    assert post("/cache/bust", {}).status_code == 401
+    assert post("/cache/bust", {"Authorization": "Bearer " + make_token("s3cret", 60)}).json()["status"] == "ok"
+    static = get("/static/" + hashed(out, "css/app.css"), {"Accept-Encoding": "identity"})
+    assert static.status_code == 200 and static.headers["cache-control"].endswith("immutable")
+
+
+TEMPLATE = "<html><head><link rel=stylesheet href=\"{{ static('css/app.css') }}\"></head><body>{{ app_version() }}</body></html>"
+
+
+def test_flask_extension(dist, tmp_path):
+    from flask import Flask, render_template_string
+
+    from skewguard.contrib.flask import Skewguard
+
+    _, out = dist
+    app = Flask("ext", static_folder=None)
+    app.config.update(SECRET_KEY="s3cret", APP_VERSION_MISMATCH="defer", SKEWGUARD_STATIC_ROOT=str(out), SKEWGUARD_VITE_HOT_FILE="")
+    ext = Skewguard(app)
+    app.add_url_rule("/", "home", lambda: render_template_string(TEMPLATE))
+    client = app.test_client()
+
+    class R:  # the same reply shape as httpx for check_app
+        def __init__(self, r):
+            self.status_code, self.headers, self.text = r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.get_data(as_text=True)
+
+        def json(self):
+            return json.loads(self.text)
+
+    # Configured from app.config (the seed's names and SKEWGUARD_*).
+    assert ext.guard.settings.APP_VERSION_MISMATCH == "defer" and app.extensions["skewguard"] is ext.guard
+    stale = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old"})
+    assert stale.status_code == 200 and stale.headers["X-App-Stale"] == "1"  # defer: never forced
+    app2 = Flask("ext2", static_folder=None)
+    app2.config.update(SECRET_KEY="s3cret", SKEWGUARD_STATIC_ROOT=str(out), SKEWGUARD_VITE_HOT_FILE="")
+    Skewguard(app2)
+    app2.add_url_rule("/", "home", lambda: render_template_string(TEMPLATE))
+    c2 = app2.test_client()
+    check_app(lambda p, h: R(c2.get(p, headers=h)), lambda p, h: R(c2.post(p, headers=h)), out, app2.extensions["skewguard"].version)
+    with app2.test_request_context():
+        from flask import url_for
+
+        assert url_for("skewguard.version") == "/version"
+    # flask skewguard ... commands
+    runner = app2.test_cli_runner()
+    assert runner.invoke(args=["skewguard", "version", str(out)]).output.startswith(app2.extensions["skewguard"].version)
+    token = runner.invoke(args=["skewguard", "token", "--ttl", "60"]).output.strip()
+    assert c2.post("/cache/bust", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    built = runner.invoke(args=["skewguard", "build", str(dist[0]), "--out", str(tmp_path / "again"), "-q"])
+    assert built.exit_code == 0 and (tmp_path / "again" / "staticfiles.json").exists()
+
+
+def test_starlette_integration(dist):
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.routing import Route
+    from starlette.templating import Jinja2Templates
+    from starlette.testclient import TestClient
+
+    from skewguard import Skewguard
+    from skewguard.contrib.starlette import SkewguardMiddleware, install_templates, routes, static_mount
+
+    _, out = dist
+    sg = Skewguard(static_root=str(out), secret_key="s3cret", vite_hot_file="")
+    import jinja2
+
+    templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.DictLoader({"index.html": TEMPLATE}), autoescape=True))
+    install_templates(templates, sg)
+
+    async def home(request):
+        return templates.TemplateResponse(request, "index.html", {})
+
+    app = Starlette(routes=[Route("/", home), *routes(sg), static_mount(sg)],
+                    middleware=[Middleware(SkewguardMiddleware, guard=sg, endpoints=False)])
+    client = TestClient(app)
+    check_app(lambda p, h: client.get(p, headers=h), lambda p, h: client.post(p, headers=h), out, sg.version)
+    assert app.url_path_for("skewguard_version") == "/version"
+    assert app.url_path_for("static", path="/css/app.css") == "/static/css/app.css"
+
+
+def test_fastapi_add_middleware(dist):
+    import fastapi
+    from starlette.testclient import TestClient
+
+    from skewguard import Skewguard
+    from skewguard.contrib.starlette import SkewguardMiddleware
+
+    _, out = dist
+    sg = Skewguard(static_root=str(out), secret_key="s3cret", vite_hot_file="")
+    app = fastapi.FastAPI()
+    app.add_middleware(SkewguardMiddleware, guard=sg)
+
+    @app.get("/api")
+    def api():
+        return {"ok": True}
+
+    client = TestClient(app)
+    assert client.get("/api").headers["x-app-version"] == sg.version
+    assert client.get("/version").json()["version"] == sg.version
+
+
+@pytest.mark.parametrize("example", ["starlette", "flask"])
+def test_example_boots_with_its_documented_command(example):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "examples" / example / "app.py"), str(port)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/version", proc, f"examples/{example}")
+        page = httpx.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and page.headers["x-app-version"]
+        assert re.search(r"/static/css/app\.[0-9a-f]{12}\.css", page.text) and "data-skewguard" in page.text
+    finally:
+        stop(proc)
