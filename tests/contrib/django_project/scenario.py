@@ -1,0 +1,109 @@
+"""Scenarios run in their own process (Django settings are per process): python -m ... NAME."""
+
+import json
+import os
+import sys
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.contrib.django_project.settings")
+
+
+def collectstatic() -> None:
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def check_collected() -> None:
+    collectstatic()
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.template import Context, Template
+
+    from skewguard.build.references import find_css_references
+    from skewguard.build.urls import resolve
+
+    root = os.environ["TEST_STATIC_ROOT"]
+    manifest = json.load(open(os.path.join(root, "staticfiles.json")))
+    paths = manifest["paths"]
+    # Django's own lookups accept the manifest.
+    assert staticfiles_storage.url("admin/css/base.css") == "/static/" + paths["admin/css/base.css"]
+    rendered = Template("{% load static %}{% static 'admin/css/base.css' %}").render(Context())
+    assert rendered == "/static/" + paths["admin/css/base.css"], rendered
+    # Every reference in the admin's CSS resolves to a hashed file that exists.
+    checked = 0
+    for canonical, hashed in paths.items():
+        if canonical.startswith("admin/") and canonical.endswith(".css"):
+            data = open(os.path.join(root, hashed), "rb").read()
+            for ref in find_css_references(data):
+                target = resolve(ref.url, hashed, "/static/")
+                if target is not None:
+                    assert target.canonical in paths.values(), (canonical, ref.url)
+                    assert os.path.exists(os.path.join(root, target.canonical)), (canonical, ref.url)
+                    checked += 1
+    assert checked > 5, checked
+    print("OK", checked)
+
+
+def middleware() -> None:
+    collectstatic()
+    from django.test import Client
+
+    from skewguard.tokens import make_token
+
+    root = os.environ["TEST_STATIC_ROOT"]
+    paths = json.load(open(os.path.join(root, "staticfiles.json")))["paths"]
+    version = json.load(open(os.path.join(root, "staticfiles.json")))["hash"]
+    client = Client()
+    page = client.get("/")
+    html = page.content.decode()
+    assert page["X-App-Version"] == version
+    assert f'href="/static/{paths["css/site.css"]}"' in html  # Django's {% static %}
+    assert html.count(f"/static/{paths['css/site.css']}") == 2  # and skewguard's {% static_url %}
+    assert "data-skewguard" in html and f'<p id="version">{version}</p>' in html
+    conflict = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old"})
+    assert conflict.status_code == 409 and conflict["X-Inertia-Location"] == "/"
+    assert client.get("/version").json()["version"] == version
+    assert client.get("/ops/version").json()["version"] == version  # include(...urls)
+    assert client.post("/cache/bust").status_code == 401
+    token = make_token("django-test-secret", 60)
+    assert client.post("/cache/bust", headers={"Authorization": f"Bearer {token}"}).json()["status"] == "ok"
+    assert client.post("/ops/cache/bust", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    static = client.get("/static/" + paths["admin/css/base.css"])
+    assert static.status_code == 200 and static["Cache-Control"].endswith("immutable")
+    assert client.get("/static/../settings.py").status_code == 404
+    print("OK")
+
+
+def asgi() -> None:
+    collectstatic()
+    import asyncio
+
+    from django.test import AsyncClient
+
+    async def run():
+        client = AsyncClient()
+        page = await client.get("/")
+        assert page["X-App-Version"] and "data-skewguard" in page.content.decode()
+        conflict = await client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old"})
+        assert conflict.status_code == 409
+
+    asyncio.run(run())
+    print("OK")
+
+
+def checks() -> None:
+    django.setup()
+    from django.conf import settings
+    from django.core.checks import run_checks
+
+    ids = {m.id for m in run_checks()}
+    assert "skewguard.E001" in ids, ids  # DEBUG off and nothing collected yet
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "skewguard" not in m]
+    assert "skewguard.W001" in {m.id for m in run_checks()}
+    print("OK")
+
+
+if __name__ == "__main__":
+    globals()[sys.argv[1]]()
