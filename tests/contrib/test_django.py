@@ -12,9 +12,11 @@ import pytest
 from ..conftest import ROOT
 
 
-@pytest.mark.parametrize("scenario", ["check_collected", "middleware", "asgi", "checks"])
+@pytest.mark.parametrize("scenario", ["check_collected", "middleware", "asgi", "checks", "inertia"])
 def test_django(scenario, tmp_path):
-    env = {**os.environ, "TEST_STATIC_ROOT": str(tmp_path / "static_root"), "PYTHONPATH": str(ROOT)}
+    settings = "inertia_settings" if scenario == "inertia" else "settings"
+    env = {**os.environ, "TEST_STATIC_ROOT": str(tmp_path / "static_root"), "PYTHONPATH": str(ROOT),
+           "DJANGO_SETTINGS_MODULE": f"tests.contrib.django_project.{settings}"}
     result = subprocess.run([sys.executable, "-m", "tests.contrib.django_project.scenario", scenario],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.startswith("OK"), result.stdout + result.stderr[-3000:]

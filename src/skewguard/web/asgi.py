@@ -73,6 +73,9 @@ class ASGIMiddleware:
                     return
                 if isinstance(decision, Proceed):
                     extra = [(k.lower().encode(), v.encode()) for k, v in decision.headers]
+                # skewguard decided this request proceeds: an Inertia adapter further in (litestar-vite,
+                # any other) must not apply a 409 rule of its own, so it sees the current version.
+                scope = _with_current_inertia_version(scope, state.snapshot.header_value)
             elif name in _FRAGMENT:
                 fragment = True
         if state.version_header is not None:
@@ -125,6 +128,13 @@ class ASGIMiddleware:
                 await drain(receive)
                 refusal = await asyncio.get_running_loop().run_in_executor(None, guard.bust)
             await send_respond(send, refusal)
+
+
+def _with_current_inertia_version(scope: Scope, version: bytes) -> Scope:
+    headers = scope["headers"]
+    if not any(name == b"x-inertia-version" and value != version for name, value in headers):
+        return scope
+    return {**scope, "headers": [(n, version if n == b"x-inertia-version" else v) for n, v in headers]}
 
 
 def _injector_for(guard, state, scope: Scope, status: int, headers: list) -> HtmlInjector | None:

@@ -79,6 +79,8 @@ class WSGIMiddleware:
                 return _start(start_response, decision)
             if isinstance(decision, Proceed):
                 extra.extend(decision.headers)
+            if "HTTP_X_INERTIA_VERSION" in environ:  # proceeding: downstream Inertia adapters agree
+                environ["HTTP_X_INERTIA_VERSION"] = state.snapshot.version
         if settings.APP_VERSION_HEADER:
             extra.append(("X-App-Version", state.snapshot.version))
         fragment = "HTTP_HX_REQUEST" in environ or "HTTP_X_INERTIA" in environ

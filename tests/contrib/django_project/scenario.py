@@ -93,6 +93,31 @@ def asgi() -> None:
     print("OK")
 
 
+def inertia() -> None:
+    collectstatic()
+    import html
+    import re
+
+    from django.test import Client
+
+    client = Client()
+    page = client.get("/")
+    version = page["X-App-Version"]
+    text = page.content.decode()
+    embedded = re.search(r'<script data-page="app" type="application/json">(.*?)</script>', text, re.S)  # inertia-django 2
+    data = json.loads(embedded.group(1)) if embedded else json.loads(html.unescape(re.search(r'data-page="([^"]+)"', text).group(1)))
+    assert data["version"] == version, (data["version"], version)  # one source of truth
+    current = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": version})
+    assert current.status_code == 200 and current.json()["version"] == version
+    # A held page at an older release: skewguard lets it through, and inertia-django agrees.
+    held = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old", "X-Skewguard-Hold": "old"})
+    assert held.status_code == 200 and held["X-App-Stale"] == "1", held.status_code
+    assert held.json()["version"] == version
+    forced = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old"})
+    assert forced.status_code == 409 and forced["X-Inertia-Location"].endswith("/")
+    print("OK")
+
+
 def checks() -> None:
     django.setup()
     from django.conf import settings

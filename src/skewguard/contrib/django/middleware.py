@@ -68,6 +68,9 @@ class SkewguardMiddleware:
         decision = decide(_facts(request), state.snapshot, settings)
         if isinstance(decision, Respond):
             return _http(decision), ()
+        if "HTTP_X_INERTIA_VERSION" in request.META:
+            # skewguard decided this request proceeds: inertia-django's own version check must agree.
+            request.META["HTTP_X_INERTIA_VERSION"] = state.snapshot.version
         return None, decision.headers if isinstance(decision, Proceed) else ()
 
     def _static(self, request, state, kind):
