@@ -10,6 +10,7 @@ import sys
 
 import httpx
 import pytest
+from litestar.response import Template  # module level: Litestar resolves handler annotations here
 
 from skewguard.build import BuildOptions, build
 from skewguard.tokens import make_token
@@ -141,7 +142,7 @@ def test_fastapi_add_middleware(dist):
     assert client.get("/version").json()["version"] == sg.version
 
 
-@pytest.mark.parametrize("example", ["starlette", "flask"])
+@pytest.mark.parametrize("example", ["starlette", "flask", "litestar", "django"])
 def test_example_boots_with_its_documented_command(example):
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "examples" / example / "app.py"), str(port)],
@@ -153,3 +154,36 @@ def test_example_boots_with_its_documented_command(example):
         assert re.search(r"/static/css/app\.[0-9a-f]{12}\.css", page.text) and "data-skewguard" in page.text
     finally:
         stop(proc)
+
+
+def test_litestar_plugin(dist, tmp_path):
+    import click
+    from click.testing import CliRunner
+    from litestar import Litestar, get
+    from litestar.plugins.jinja import JinjaTemplateEngine
+    from litestar.template.config import TemplateConfig
+    from litestar.testing import TestClient
+
+    from skewguard.contrib.litestar import SkewguardPlugin
+
+    _, out = dist
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "index.html").write_text(TEMPLATE + "<!-- {{ vite_version }} -->")
+
+    @get("/")
+    async def home() -> Template:
+        return Template(template_name="index.html")
+
+    plugin = SkewguardPlugin(static_root=str(out), secret_key="s3cret", vite_hot_file="")
+    app = Litestar(route_handlers=[home], plugins=[plugin],
+                   template_config=TemplateConfig(directory=tmp_path / "templates", engine=JinjaTemplateEngine))
+    with TestClient(app=app) as client:
+        check_app(lambda p, h: client.get(p, headers=h), lambda p, h: client.post(p, headers=h), out, plugin.guard.version)
+        assert f"<!-- {plugin.guard.version} -->" in client.get("/").text  # {{ vite_version }}
+        assert app.route_reverse("skewguard_version") == "/version"
+    group = click.Group("litestar")
+    plugin.on_cli_init(group)
+    result = CliRunner().invoke(group, ["skewguard", "version", str(out)])
+    assert result.exit_code == 0 and result.output.startswith(plugin.guard.version)
+    token = CliRunner().invoke(group, ["skewguard", "token", "--ttl", "60"]).output.strip()
+    assert token.startswith("v1.")

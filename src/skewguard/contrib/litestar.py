@@ -1,0 +1,103 @@
+"""Litestar plugin.
+
+    from skewguard.contrib.litestar import SkewguardPlugin
+    app = Litestar(route_handlers=[...], template_config=..., plugins=[SkewguardPlugin(static_root="dist", secret_key=...)])
+
+Registers the middleware (pure ASGI), ``/version`` and ``/cache/bust`` as route handlers, the
+template callables ``static``, ``static_url``, ``app_version`` (and ``vite_version`` as a global)
+on the app's template engine, and ``litestar skewguard build|prune|token|version``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, Response, asgi, get, post
+from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
+from litestar.types import Receive, Scope, Send
+
+from ..guard import Skewguard
+from ..protocol import authorize_bust, version_endpoint
+from ..web.asgi import facts_from_scope
+from .jinja import CurrentVersion
+
+
+class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
+    def __init__(self, guard: Skewguard | None = None, **options: Any):
+        self.guard = guard if guard is not None else Skewguard(**options)
+
+    def on_app_init(self, app_config):
+        guard = self.guard
+        app_config.middleware.append(lambda app: guard.asgi(app, endpoints=False))
+        if guard.settings.VERSION_ENDPOINT:
+            app_config.route_handlers.extend(self._handlers())
+        # Litestar runs app middleware only for matched routes: static files need a route of their own.
+        static_app = guard.asgi_static()
+
+        @asgi(guard.settings.STATIC_URL.rstrip("/"), is_mount=True, name="skewguard_static", copy_scope=True)
+        async def static(scope: Scope, receive: Receive, send: Send) -> None:
+            # Litestar's mounts pass the rest of the path with a trailing "/" added: files have none.
+            await static_app({**scope, "path": scope["path"].rstrip("/")}, receive, send)
+
+        app_config.route_handlers.append(static)
+        template_config = app_config.template_config
+        if template_config is not None:
+            previous = template_config.engine_callback
+
+            def register(engine) -> None:
+                if previous is not None:
+                    previous(engine)
+                engine.register_template_callable("static", lambda ctx, path: guard.static(path))
+                engine.register_template_callable("static_url", lambda ctx, path: guard.static_url(path))
+                engine.register_template_callable("app_version", lambda ctx: guard.version)
+                environment = getattr(engine, "engine", None)  # Jinja: also the {{ vite_version }} global
+                if environment is not None and hasattr(environment, "globals"):
+                    environment.globals["vite_version"] = CurrentVersion(guard)
+
+            template_config.engine_callback = register
+        return app_config
+
+    def _handlers(self) -> list:
+        guard = self.guard
+
+        def answer(respond) -> Response:
+            return Response(content=respond.body, status_code=respond.status, headers=dict(respond.headers))
+
+        @get(guard.settings.VERSION_PATH, name="skewguard_version", include_in_schema=False, sync_to_thread=False)
+        def version(request: Request) -> Response:
+            return answer(version_endpoint(facts_from_scope(request.scope), guard.snapshot, guard.settings))
+
+        @post(guard.settings.BUST_PATH, name="skewguard_bust", include_in_schema=False)
+        async def bust(request: Request) -> Response:
+            refusal = authorize_bust(facts_from_scope(request.scope), guard.settings)
+            if refusal is None:
+                refusal = await asyncio.get_running_loop().run_in_executor(None, guard.bust)
+            return answer(refusal)
+
+        return [version, bust]
+
+    def on_cli_init(self, cli) -> None:
+        import click
+
+        from ..cli import build, prune, version
+
+        guard = self.guard
+
+        @click.group("skewguard")
+        def group() -> None:
+            """skewguard: build hashed assets, prune old releases, mint bust tokens."""
+
+        group.add_command(build)
+        group.add_command(prune)
+        group.add_command(version)
+
+        @group.command("token")
+        @click.option("--ttl", default=600, show_default=True, type=click.IntRange(1), help="Lifetime in seconds.")
+        def token(ttl: int) -> None:
+            """Print a bust token signed with the app's SECRET_KEY."""
+            if not guard.settings.SECRET_KEY:
+                raise click.ClickException("the app has no SECRET_KEY")
+            click.echo(guard.make_token(ttl))
+
+        cli.add_command(group)
