@@ -10,6 +10,8 @@ from pathlib import Path
 import django
 from django.conf import settings
 
+from skewguard.demo.releases import ASSETS
+
 HERE = Path(__file__).resolve().parent
 settings.configure(
     DEBUG=False,
@@ -21,7 +23,8 @@ settings.configure(
     TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [HERE / "templates"]}],
     STATIC_URL="/static/",
     STATIC_ROOT=HERE / "dist",
-    STATICFILES_DIRS=[HERE / "static"],
+    # htmx comes from the copy vendored in skewguard's demo, under the vendor/ prefix.
+    STATICFILES_DIRS=[HERE / "static", ("vendor", ASSETS / "js")],
     STORAGES={"staticfiles": {"BACKEND": "skewguard.contrib.django.storage.ManifestStorage"}},
     APP_VERSION_MISMATCH="prompt",
     SKEWGUARD={"VITE_HOT_FILE": ""},

@@ -10,10 +10,12 @@ from pathlib import Path
 from flask import Flask, render_template
 
 from skewguard.build import BuildOptions, build
+from skewguard.demo.releases import ASSETS
 from skewguard.contrib.flask import Skewguard
 
 HERE = Path(__file__).resolve().parent
-build([str(HERE / "static")], str(HERE / "dist"), BuildOptions())
+# htmx comes from the copy vendored in skewguard's demo, under the vendor/ prefix.
+build([str(HERE / "static"), f"vendor={ASSETS / 'js'}"], str(HERE / "dist"), BuildOptions())
 
 app = Flask(__name__, static_folder=None)  # skewguard serves /static/ from dist/
 app.config.update(

@@ -13,10 +13,12 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from skewguard.build import BuildOptions, build
+from skewguard.demo.releases import ASSETS
 from skewguard.contrib.litestar import SkewguardPlugin
 
 HERE = Path(__file__).resolve().parent
-build([str(HERE / "static")], str(HERE / "dist"), BuildOptions())
+# htmx comes from the copy vendored in skewguard's demo, under the vendor/ prefix.
+build([str(HERE / "static"), f"vendor={ASSETS / 'js'}"], str(HERE / "dist"), BuildOptions())
 
 
 @get("/")

@@ -152,6 +152,8 @@ def test_example_boots_with_its_documented_command(example):
         page = httpx.get(f"http://127.0.0.1:{port}/")
         assert page.status_code == 200 and page.headers["x-app-version"]
         assert re.search(r"/static/css/app\.[0-9a-f]{12}\.css", page.text) and "data-skewguard" in page.text
+        htmx = re.search(r"/static/vendor/htmx\.min\.[0-9a-f]{12}\.js", page.text)  # hashed, served
+        assert htmx and httpx.get(f"http://127.0.0.1:{port}{htmx.group(0)}").status_code == 200
     finally:
         stop(proc)
 
@@ -187,3 +189,100 @@ def test_litestar_plugin(dist, tmp_path):
     assert result.exit_code == 0 and result.output.startswith(plugin.guard.version)
     token = CliRunner().invoke(group, ["skewguard", "token", "--ttl", "60"]).output.strip()
     assert token.startswith("v1.")
+
+
+def test_litestar_vite_inertia_agrees_with_skewguard(tmp_path):
+    from litestar import Litestar, get
+    from litestar.plugins.jinja import JinjaTemplateEngine
+    from litestar.template.config import TemplateConfig
+    from litestar.testing import TestClient
+    from litestar_vite import PathConfig, ViteConfig, VitePlugin
+    from litestar_vite.inertia import InertiaConfig
+
+    from skewguard.contrib.litestar import SkewguardPlugin
+
+    manifest = {"src/main.js": {"file": "assets/main-abc12345.js", "isEntry": True, "src": "src/main.js"}}
+    (tmp_path / "public" / ".vite").mkdir(parents=True)
+    (tmp_path / "public" / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "public" / ".vite" / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    (tmp_path / "src").mkdir()
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "index.html").write_text(
+        "<!doctype html><html><head></head><body><div id='app' data-page='{{ inertia | safe }}'></div></body></html>")
+    vite = VitePlugin(config=ViteConfig(mode="template", dev_mode=False, inertia=InertiaConfig(root_template="index.html"),
+                                        paths=PathConfig(root=tmp_path, bundle_dir=tmp_path / "public", resource_dir=tmp_path / "src")))
+    sg = SkewguardPlugin(manifest_path=str(tmp_path / "public" / ".vite" / "manifest.json"), secret_key="s3cret", vite_hot_file="")
+
+    @get("/", component="Home", sync_to_thread=False)
+    def home() -> dict:
+        return {"likes": 1}
+
+    app = Litestar(route_handlers=[home], plugins=[vite, sg],
+                   template_config=TemplateConfig(directory=tmp_path / "templates", engine=JinjaTemplateEngine))
+    with TestClient(app=app) as client:
+        version = sg.guard.version
+        assert sg.guard.version_source == "vite-manifest"
+        page = client.get("/")
+        data = json.loads(re.search(r"data-page='([^']+)'", page.text).group(1))
+        assert data["version"] == version == page.headers["x-app-version"]  # one source of truth
+        current = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": version})
+        assert current.status_code == 200 and current.json()["version"] == version
+        held = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old", "X-Skewguard-Hold": "old"})
+        assert held.status_code == 200 and held.headers["x-app-stale"] == "1"  # litestar-vite agreed
+        forced = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old"})
+        assert forced.status_code == 409 and forced.headers["x-inertia-version"] == version  # skewguard's 409
+
+
+DEV_TEMPLATE = "<html><head></head><body>{{ static_url('css/app.css') }}</body></html>"
+
+
+def check_dev(get) -> None:
+    """Dev mode through the framework: ?v=<content hash> URLs, and never a 409."""
+    page = get("/", {})
+    assert re.search(r"/static/css/app\.css\?v=[0-9a-f]{12}", page.text), page.text
+    assert get("/", {"X-Inertia": "true", "X-Inertia-Version": "old"}).status_code == 200
+
+
+def test_dev_mode_in_each_framework(dist, tmp_path):
+    from flask import Flask, render_template_string
+    from litestar import Litestar, get
+    from litestar.plugins.jinja import JinjaTemplateEngine
+    from litestar.template.config import TemplateConfig
+    from litestar.testing import TestClient as LitestarClient
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from skewguard import Skewguard as Guard
+    from skewguard.contrib.flask import Skewguard as FlaskSkewguard
+    from skewguard.contrib.litestar import SkewguardPlugin
+
+    src, _ = dist
+    dev = {"debug": True, "static_dirs": [str(src)], "manifest_required": False, "vite_hot_file": ""}
+
+    app = Flask("dev", static_folder=None)
+    app.config.update(SECRET_KEY="s3cret", **{f"SKEWGUARD_{k.upper()}": v for k, v in dev.items()})
+    FlaskSkewguard(app)
+    app.add_url_rule("/", "home", lambda: render_template_string(DEV_TEMPLATE))
+    flask_client = app.test_client()
+    check_dev(lambda p, h: type("R", (), {"text": (r := flask_client.get(p, headers=h)).get_data(as_text=True), "status_code": r.status_code}))
+
+    sg = Guard(**dev)
+
+    async def home(request):
+        return HTMLResponse(f"<html><head></head><body>{sg.static_url('css/app.css')}</body></html>")
+
+    check_dev(lambda p, h: TestClient(sg.asgi(Starlette(routes=[Route("/", home)]))).get(p, headers=h))
+
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "index.html").write_text(DEV_TEMPLATE)
+
+    @get("/")
+    async def litestar_home() -> Template:
+        return Template(template_name="index.html")
+
+    litestar_app = Litestar(route_handlers=[litestar_home], plugins=[SkewguardPlugin(**dev)],
+                            template_config=TemplateConfig(directory=tmp_path / "tpl", engine=JinjaTemplateEngine))
+    with LitestarClient(app=litestar_app) as client:
+        check_dev(lambda p, h: client.get(p, headers=h))

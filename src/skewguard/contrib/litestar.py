@@ -29,18 +29,22 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
 
     def on_app_init(self, app_config):
         guard = self.guard
-        app_config.middleware.append(lambda app: guard.asgi(app, endpoints=False))
+        # Outermost, so skewguard decides before litestar-vite's Inertia middleware sees a request.
+        app_config.middleware.insert(0, lambda app: guard.asgi(app, endpoints=False))
+        app_config.on_startup.append(lambda app: self._agree_with_vite(app_config.plugins))
         if guard.settings.VERSION_ENDPOINT:
             app_config.route_handlers.extend(self._handlers())
-        # Litestar runs app middleware only for matched routes: static files need a route of their own.
-        static_app = guard.asgi_static()
+        if guard.settings.SERVE_STATIC and guard.settings.STATIC_ROOT:
+            # Litestar runs app middleware only for matched routes: static files need a route of
+            # their own (without STATIC_ROOT, e.g. with litestar-vite serving /static/, none is added).
+            static_app = guard.asgi_static()
 
-        @asgi(guard.settings.STATIC_URL.rstrip("/"), is_mount=True, name="skewguard_static", copy_scope=True)
-        async def static(scope: Scope, receive: Receive, send: Send) -> None:
-            # Litestar's mounts pass the rest of the path with a trailing "/" added: files have none.
-            await static_app({**scope, "path": scope["path"].rstrip("/")}, receive, send)
+            @asgi(guard.settings.STATIC_URL.rstrip("/"), is_mount=True, name="skewguard_static", copy_scope=True)
+            async def static(scope: Scope, receive: Receive, send: Send) -> None:
+                # Litestar's mounts pass the rest of the path with a trailing "/" added: files have none.
+                await static_app({**scope, "path": scope["path"].rstrip("/")}, receive, send)
 
-        app_config.route_handlers.append(static)
+            app_config.route_handlers.append(static)
         template_config = app_config.template_config
         if template_config is not None:
             previous = template_config.engine_callback
@@ -57,6 +61,24 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
 
             template_config.engine_callback = register
         return app_config
+
+    def _agree_with_vite(self, plugins) -> None:
+        """litestar-vite's Inertia plugin takes its version (page objects, its own 409) from its
+        asset loader's ``version_id``. Make that skewguard's version: one source of truth, and
+        skewguard's decision (holds, rolling deploys, policies) the only 409 rule applied."""
+        guard = self.guard
+        for plugin in plugins:
+            if type(plugin).__name__ != "VitePlugin" or not hasattr(plugin, "asset_loader"):
+                continue
+            loader = plugin.asset_loader
+            base = type(loader)
+            if getattr(base, "_skewguard_version", False):
+                continue
+            loader.__class__ = type(base.__name__, (base,), {
+                "__slots__": (),  # the loader uses __slots__: same layout, or __class__ cannot change
+                "_skewguard_version": True,
+                "version_id": property(lambda self: guard.version),
+            })
 
     def _handlers(self) -> list:
         guard = self.guard

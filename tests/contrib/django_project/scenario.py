@@ -118,6 +118,19 @@ def inertia() -> None:
     print("OK")
 
 
+def dev() -> None:
+    django.setup()  # DEBUG on: no collectstatic, files from STATICFILES_DIRS
+    import re
+
+    from django.test import Client
+
+    client = Client()
+    page = client.get("/").content.decode()
+    assert re.search(r'id="sg-static" rel="stylesheet" href="/static/css/site\.css\?v=[0-9a-f]{12}"', page), page
+    assert client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old"}).status_code == 200
+    print("OK")
+
+
 def checks() -> None:
     django.setup()
     from django.conf import settings

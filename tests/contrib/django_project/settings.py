@@ -3,7 +3,7 @@
 import os
 
 SECRET_KEY = "django-test-secret"
-DEBUG = False
+DEBUG = os.environ.get("TEST_DEBUG") == "1"
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "tests.contrib.django_project.urls"
 INSTALLED_APPS = [
