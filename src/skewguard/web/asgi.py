@@ -24,6 +24,11 @@ _WANTED = frozenset(
 _VERSIONED = frozenset((b"x-inertia-version", b"x-skewguard-hold"))
 # Requests whose HTML answers are fragments (htmx) or that expect JSON (Inertia): never injected.
 _FRAGMENT = frozenset((b"hx-request", b"x-inertia"))
+_NOTABLE = _VERSIONED | _FRAGMENT
+# Response headers skewguard owns (an app's own values give way). ASGI names are lower case;
+# the title-case spellings cover apps that send them anyway.
+_OWN = frozenset((b"x-app-version", b"x-app-stale", b"X-App-Version", b"X-App-Stale"))
+_CONTENT_TYPE = frozenset((b"content-type", b"Content-Type"))
 _NOT_FOUND = StaticResponse(404, [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"9")], b"Not Found")
 
 
@@ -48,6 +53,10 @@ class ASGIMiddleware:
         self.app = app
         self.guard = guard
         self.endpoints = endpoints  # False: /version and /cache/bust are the framework's routes
+        settings = guard.settings  # immutable: what can be known now is not worked out per request
+        self.inject = settings.APP_VERSION_MISMATCH != "ignore"
+        self.exact_paths = frozenset((settings.VERSION_PATH, settings.BUST_PATH))
+        self.static_prefix = settings.STATIC_URL
 
     async def __call__(self, scope: Scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -56,31 +65,36 @@ class ASGIMiddleware:
         guard = self.guard
         state = guard._state  # read once: this request sees one release throughout
         settings = guard.settings
-        kind = route(scope["path"], settings)
-        if not self.endpoints and kind in ("version", "bust"):
-            kind = "app"
-        if kind != "app":
-            await self._skewguard_answers(kind, scope, receive, send, state)
-            return
+        path = scope["path"]
+        if path in self.exact_paths or path.startswith(self.static_prefix):  # else surely the app's
+            kind = route(path, settings)
+            if not self.endpoints and kind in ("version", "bust"):
+                kind = "app"
+            if kind != "app":
+                await self._skewguard_answers(kind, scope, receive, send, state)
+                return
 
         extra: list[tuple[bytes, bytes]] = []
         fragment = False
         for name, _ in scope["headers"]:
-            if name in _VERSIONED:
-                decision = decide(facts_from_scope(scope), state.snapshot, settings)
-                if isinstance(decision, Respond):
-                    await send_respond(send, decision)
-                    return
-                if isinstance(decision, Proceed):
-                    extra = [(k.lower().encode(), v.encode()) for k, v in decision.headers]
-                # skewguard decided this request proceeds: an Inertia adapter further in (litestar-vite,
-                # any other) must not apply a 409 rule of its own, so it sees the current version.
-                scope = _with_current_inertia_version(scope, state.snapshot.header_value)
-            elif name in _FRAGMENT:
+            if name not in _NOTABLE:
+                continue
+            if name in _FRAGMENT:
                 fragment = True
+                continue
+            decision = decide(facts_from_scope(scope), state.snapshot, settings)
+            if isinstance(decision, Respond):
+                await send_respond(send, decision)
+                return
+            if isinstance(decision, Proceed):
+                extra = [(k.lower().encode(), v.encode()) for k, v in decision.headers]
+            # skewguard decided this request proceeds: an Inertia adapter further in (litestar-vite,
+            # any other) must not apply a 409 rule of its own, so it sees the current version.
+            scope = _with_current_inertia_version(scope, state.snapshot.header_value)
+            break
         if state.version_header is not None:
             extra.append(state.version_header)
-        inject = settings.APP_VERSION_MISMATCH != "ignore" and not fragment and scope.get("method") != "HEAD"
+        inject = self.inject and not fragment and scope["method"] != "HEAD"
         if not extra and not inject:
             await self.app(scope, receive, send)
             return
@@ -90,11 +104,20 @@ class ASGIMiddleware:
             nonlocal injector
             kind = message["type"]
             if kind == "http.response.start":
-                headers = [h for h in message.get("headers", ()) if h[0].lower() not in (b"x-app-version", b"x-app-stale")]
+                raw = message.get("headers", ())
+                headers = list(raw)
+                html = own = False
+                for name, value in raw:  # one pass: is it HTML, and did the app set our headers?
+                    if name in _CONTENT_TYPE:
+                        html = value[:9].lower() == b"text/html"
+                    elif name in _OWN:
+                        own = True
+                if own:
+                    headers = [h for h in headers if h[0] not in _OWN]
                 headers.extend(extra)
-                if inject:
+                if inject and html:
                     injector = _injector_for(guard, state, scope, message.get("status", 200), headers)
-                message = {**message, "headers": headers}
+                message["headers"] = headers  # the app's message, handed over: no copy needed
             elif injector is not None:
                 if kind == "http.response.body":
                     body = injector.feed(message.get("body", b""))
