@@ -338,6 +338,29 @@ def nginx_config_command(map_file, backends, default_version, listen, backend_pa
         raise _Failure(str(exc)) from None
 
 
+def framework_commands(guard) -> click.Group:
+    """The ``skewguard`` group a framework's own CLI offers (``flask skewguard``, ``litestar
+    skewguard``): build, prune and version, and tokens signed with the app's SECRET_KEY."""
+
+    @click.group("skewguard")
+    def group() -> None:
+        """skewguard: build hashed assets, prune old releases, mint bust tokens."""
+
+    group.add_command(build)
+    group.add_command(prune)
+    group.add_command(version)
+
+    @group.command("token")
+    @click.option("--ttl", default=600, show_default=True, type=click.IntRange(1), help="Lifetime in seconds.")
+    def token(ttl: int) -> None:
+        """Print a bust token signed with the app's SECRET_KEY."""
+        if not guard.settings.SECRET_KEY:
+            raise click.ClickException("the app has no SECRET_KEY")
+        click.echo(guard.make_token(ttl))
+
+    return group
+
+
 class _nothing:
     def __enter__(self):
         return None

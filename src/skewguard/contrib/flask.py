@@ -75,24 +75,6 @@ class Skewguard:
 
 
 def _cli_group(guard: Guard):
-    import click
+    from ..cli import framework_commands
 
-    from ..cli import build, prune, version
-
-    @click.group("skewguard")
-    def group() -> None:
-        """skewguard: build hashed assets, prune old releases, mint bust tokens."""
-
-    group.add_command(build)
-    group.add_command(prune)
-    group.add_command(version)
-
-    @group.command("token")
-    @click.option("--ttl", default=600, show_default=True, type=click.IntRange(1), help="Lifetime in seconds.")
-    def token(ttl: int) -> None:
-        """Print a bust token signed with the app's SECRET_KEY."""
-        if not guard.settings.SECRET_KEY:
-            raise click.ClickException("the app has no SECRET_KEY")
-        click.echo(guard.make_token(ttl))
-
-    return group
+    return framework_commands(guard)

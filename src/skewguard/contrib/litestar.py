@@ -100,26 +100,6 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         return [version, bust]
 
     def on_cli_init(self, cli) -> None:
-        import click
+        from ..cli import framework_commands
 
-        from ..cli import build, prune, version
-
-        guard = self.guard
-
-        @click.group("skewguard")
-        def group() -> None:
-            """skewguard: build hashed assets, prune old releases, mint bust tokens."""
-
-        group.add_command(build)
-        group.add_command(prune)
-        group.add_command(version)
-
-        @group.command("token")
-        @click.option("--ttl", default=600, show_default=True, type=click.IntRange(1), help="Lifetime in seconds.")
-        def token(ttl: int) -> None:
-            """Print a bust token signed with the app's SECRET_KEY."""
-            if not guard.settings.SECRET_KEY:
-                raise click.ClickException("the app has no SECRET_KEY")
-            click.echo(guard.make_token(ttl))
-
-        cli.add_command(group)
+        cli.add_command(framework_commands(self.guard))
