@@ -5,6 +5,7 @@ User mistakes get one line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -155,7 +156,8 @@ def prune(directory, keep, max_age, dry_run) -> None:
     if not os.path.isdir(directory):
         raise _Failure(f"{directory} is not a build output directory")
     try:
-        with exclusive(os.path.join(directory, STATE_DIR)) if os.path.isdir(os.path.join(directory, STATE_DIR)) else _nothing():
+        state_dir = os.path.join(directory, STATE_DIR)
+        with exclusive(state_dir) if os.path.isdir(state_dir) else contextlib.nullcontext():
             plan = plan_prune(directory, keep, age)
             if not dry_run:
                 apply_prune(directory, plan)
@@ -359,11 +361,3 @@ def framework_commands(guard) -> click.Group:
         click.echo(guard.make_token(ttl))
 
     return group
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
