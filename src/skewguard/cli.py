@@ -74,10 +74,12 @@ def main(args: list[str] | None = None) -> None:
 @click.option("--zstd-level", type=click.IntRange(1, 22), default=9, show_default=True)
 @click.option("--release-id", help="Release id to record (default: the manifest hash).")
 @click.option("--force", is_flag=True, help="Replace a staticfiles.json that skewguard did not write.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+              help="Worker processes for hashing and compression (default: one per CPU; 1: none).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def build(sources, out, no_originals, strict, no_es_modules, static_url, hash_length, passthrough,
-          no_compress, brotli_quality, gzip_level, zstd_level, release_id, force, quiet, as_json) -> None:
+          no_compress, brotli_quality, gzip_level, zstd_level, release_id, force, jobs, quiet, as_json) -> None:
     """Build content-hashed static files from SRC directories into --out.
 
     A SRC may carry a URL prefix: vendor=node_modules/pkg puts its files under vendor/.
@@ -95,6 +97,8 @@ def build(sources, out, no_originals, strict, no_es_modules, static_url, hash_le
         compress=not no_compress, brotli_quality=brotli_quality, gzip_level=gzip_level,
         zstd_level=zstd_level, release_id=release_id, force=force,
     )
+    if jobs is not None:
+        options.workers = jobs
     show_progress = not quiet and not as_json and sys.stderr.isatty()
     bar = None
 

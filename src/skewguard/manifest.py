@@ -52,23 +52,20 @@ class Manifest:
         return self.release is not None
 
     def to_json(self) -> bytes:
+        # Every key in sorted order as it is inserted (cheaper than sort_keys on 10,000 entries).
         document: dict[str, object] = {
-            "version": MANIFEST_VERSION,
-            "hash": self.hash,
-            "paths": dict(sorted(self.paths.items())),
             "files": {
-                name: {
-                    "size": info.size,
-                    "integrity": info.integrity,
-                    "encodings": list(info.encodings),
-                }
+                name: {"encodings": list(info.encodings), "integrity": info.integrity, "size": info.size}
                 for name, info in sorted(self.files.items())
             },
+            "hash": self.hash,
+            "paths": dict(sorted(self.paths.items())),
         }
         if self.release is not None:
-            document["release"] = {"id": self.release.id, "built_at": self.release.built_at}
+            document["release"] = {"built_at": self.release.built_at, "id": self.release.id}
+        document["version"] = MANIFEST_VERSION
         # Compact, like Django's own: the C encoder is ten times faster than indented output.
-        return (json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False) + "\n").encode()
+        return (json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
     def save(self, path: str) -> None:
         """Write atomically and durably: a crash leaves the previous manifest intact."""

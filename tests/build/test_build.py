@@ -366,16 +366,16 @@ def test_unwritable_output(tmp_path):
 
 def test_file_vanishing_mid_build_is_skipped_with_a_warning(tmp_path, monkeypatch):
     src = write_tree(tmp_path / "src", {"a.css": "a{background:url(gone.png)}", "gone.png": PNG})
-    import skewguard.build.builder as builder
+    import skewguard.build.leaves as leaves
 
-    real_read = builder.Builder._read
+    real_read = leaves.read_source
 
-    def vanishing_read(self, source):
+    def vanishing_read(source):  # the file goes between the directory scan and its reading
         if source.canonical == "gone.png":
             os.unlink(source.path)
-        return real_read(self, source)
+        return real_read(source)
 
-    monkeypatch.setattr(builder.Builder, "_read", vanishing_read)
+    monkeypatch.setattr(leaves, "read_source", vanishing_read)
     out = tmp_path / "out"
     report = build([str(src)], str(out), opts())
     assert any("gone.png: vanished" in w for w in report.warnings)

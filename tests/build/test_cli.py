@@ -38,6 +38,19 @@ def test_build_json_and_quiet(tmp_path):
     assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
 
 
+def test_jobs_sets_the_worker_processes(tmp_path):
+    # Enough files that a build with workers takes the parallel path.
+    src = write_tree(tmp_path / "src", {f"f{i}.txt": f"line {i}\n" * 60 for i in range(300)})
+    summaries = {}
+    for jobs in ("1", "2"):
+        result = run_cli("build", str(src), "--out", str(tmp_path / f"out{jobs}"), "--jobs", jobs, "--json")
+        assert result.returncode == 0, result.stderr
+        summaries[jobs] = json.loads(result.stdout)
+    assert summaries["1"]["processes"] == 1 and summaries["2"]["processes"] == 2
+    assert summaries["1"]["version"] == summaries["2"]["version"]
+    assert summaries["1"]["compressed"] == summaries["2"]["compressed"] > 0
+
+
 def test_strict_lists_every_missing_reference_and_exits_1(tmp_path):
     src = write_tree(tmp_path / "src", {"a.css": "a{background:url(x.png)}\nb{background:url(y.png)}"})
     result = run_cli("build", str(src), "--out", str(tmp_path / "out"), "--strict")
@@ -55,6 +68,7 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
         (["prune", str(tmp_path / "o2"), "--max-age", "soon"], 2, "invalid duration"),
         (["version", str(tmp_path / "nowhere")], 1, "manifest not found"),
         (["build"], 2, "Missing argument"),
+        (["build", str(src), "--out", str(tmp_path / "o"), "--jobs", "0"], 2, "--jobs"),
     ]
     for args, code, text in cases:
         result = run_cli(*args)
@@ -156,3 +170,30 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_release_serving(tmp_pa
             assert (out / name).stat().st_size == info.size
     # And the next build completes normally.
     assert run_cli("build", str(src), "--out", str(out), "-q").returncode == 0
+
+
+def test_one_build_at_a_time_and_a_killed_build_frees_the_directory(tmp_path):
+    from skewguard.build.lock import exclusive
+
+    files = {f"pkg{i}/data{j}.txt": f"{i} {j}\n" * 4000 for i in range(30) for j in range(100)}
+    src = write_tree(tmp_path / "src", files)
+    out = tmp_path / "out"
+    (out / ".skewguard").mkdir(parents=True)
+    with exclusive(str(out / ".skewguard")):
+        result = run_cli("build", str(src), "--out", str(out), "-q")
+    assert result.returncode == 1 and "another build or prune is running" in result.stderr
+
+    # SIGKILL to the main process alone (an OOM kill, a deploy tool's kill -9): its worker
+    # processes may still be finishing a chunk, but the directory is free at once.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skewguard", "build", str(src), "--out", str(out), "-q", "--jobs", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not any(out.glob("pkg*/data*.txt")) and time.monotonic() < deadline:  # workers are writing
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    result = run_cli("build", str(src), "--out", str(out), "-q")
+    assert result.returncode == 0, result.stderr
+    assert len(manifest(out)["paths"]) == len(files)

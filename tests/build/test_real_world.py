@@ -104,3 +104,71 @@ def test_the_build_reports_no_errors(built):
     for name, info in manifest["files"].items():
         assert info["integrity"].startswith("sha384-")
     assert os.path.getsize(out / "staticfiles.json") > 0
+
+
+def _release_independent(document: dict) -> dict:
+    return {**document, "release": {**document["release"], "built_at": None}}
+
+
+def test_worker_processes_change_nothing_but_speed(built, tmp_path):
+    """The same tree built by two worker processes and by the main process alone: identical."""
+    root, out, report, parallel = built
+    assert report.processes == BuildOptions().workers > 1  # the fixture took the parallel path
+    single_out = tmp_path / "single"
+    single = build([str(root)], str(single_out), BuildOptions(compress=False, workers=1))
+    assert single.processes == 1
+    assert _release_independent(json.loads((single_out / "staticfiles.json").read_text())) == _release_independent(
+        parallel
+    )
+    assert single.warnings == report.warnings and single.missing == report.missing
+
+    def tree(base: Path) -> dict[str, int]:
+        return {
+            str(p.relative_to(base)): p.stat().st_size
+            for p in base.rglob("*")
+            if p.is_file() and ".skewguard" not in p.parts
+        }
+
+    assert tree(single_out) == tree(out)
+
+
+def test_parallel_compressed_build_matches_and_rebuilds_incrementally(npm_packages: Path, tmp_path):
+    """Compression in the workers, then an edit to one font: only it and its referrers are written."""
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(npm_packages / "font-awesome", src / "font-awesome")
+    shutil.copytree(npm_packages / "katex", src / "katex")
+    out = tmp_path / "out"
+    first = build([str(src)], str(out), BuildOptions(workers=2))
+    assert first.processes == 2 and first.compressed > 50
+    manifest = json.loads((out / "staticfiles.json").read_text())
+    css = manifest["paths"]["font-awesome/css/font-awesome.css"]
+    assert set(manifest["files"][css]["encodings"]) >= {"gzip"}
+    for encoding, suffix in (("gzip", ".gz"), ("br", ".br"), ("zstd", ".zst")):
+        if encoding in manifest["files"][css]["encodings"]:
+            assert (out / (css + suffix)).stat().st_size < manifest["files"][css]["size"]
+
+    single_out = tmp_path / "single"
+    build([str(src)], str(single_out), BuildOptions(workers=1))
+    assert _release_independent(json.loads((single_out / "staticfiles.json").read_text())) == _release_independent(
+        manifest
+    )
+
+    outputs = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and ".skewguard" not in p.parts}
+    font = src / "font-awesome/fonts/fontawesome-webfont.woff2"
+    font.write_bytes(font.read_bytes() + b"\0")
+    second = build([str(src)], str(out), BuildOptions(workers=2))
+    after = json.loads((out / "staticfiles.json").read_text())["paths"]
+    changed = {c for c in after if after[c] != manifest["paths"][c]}
+    assert changed == {
+        "font-awesome/fonts/fontawesome-webfont.woff2",
+        "font-awesome/css/font-awesome.css",
+        "font-awesome/css/font-awesome.min.css",
+    }
+    assert second.written == len(changed)
+    # Every earlier output is still there, untouched (canonical links aside, which are replaced).
+    hashed = {out / name for name in manifest["paths"].values()}
+    for path, mtime in outputs.items():
+        if path in hashed:
+            assert path.stat().st_mtime_ns == mtime, path

@@ -17,35 +17,38 @@ import os
 import time
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ..atomic import link_atomic
 from ..manifest import FileInfo, Manifest, ManifestError, Release, manifest_path, paths_hash
 from . import compress
 from .cache import BuildCache, CachedSource
 from .errors import BuildError
 from .graph import components_in_dependency_order
 from .history import ReleaseRecord, add_release, load_history, save_history
+from .originals import link_originals
 from .options import BuildOptions, BuildReport, MissingReferences
-from .references import Reference, find_css_references, find_js_references
+from .leaves import (
+    PARALLEL_MIN_BYTES,
+    PARALLEL_MIN_FILES,
+    Emitted,
+    ScanContext,
+    Scanned,
+    output_name,
+    read_source,
+    scan_chunk,
+    split,
+    use_context,
+    write_output,
+)
+from .references import Reference
 from .sources import SourceFile, SourceSpec
 from .stamp import STAMP_PATH, BuildStamp, stat_key, vite_manifest_candidates
 from .urls import Target, hashed_name, resolve, rewrite_reference
 
 CACHE_PATH = os.path.join(".skewguard", "build-cache.json")
-_PARSED_EXTENSIONS = {"css": "css", "js": "js", "mjs": "js"}
-# Compression work is sent to worker processes in batches of about this much.
+# Compression work for rewritten files is sent to worker processes in batches of about this much.
 _BATCH_BYTES = 4 << 20
 _BATCH_FILES = 256
-
-
-@dataclass(slots=True)
-class _Emitted:
-    name: str  # output name relative to the output directory
-    file_hash: str  # the hash in the name ("" for passed-through files)
-    digest: str  # sha384 hex of the emitted bytes
-    size: int
 
 
 def _sri(digest_hex: str) -> str:
@@ -63,9 +66,10 @@ class Builder:
         self.options = options
         self.progress = progress or (lambda done, total: None)
         self.report = BuildReport(out=out)
-        self.emitted: dict[str, _Emitted] = {}
+        self.emitted: dict[str, Emitted] = {}
         self.contents: dict[str, bytes] = {}  # sources read while finding references
-        self.refs: dict[str, list[Reference]] = {}
+        self.refs: dict[str, list[Reference]] = {}  # the files that have references, and those
+        self.targets: dict[str, list[tuple[Reference, Target]]] = {}  # resolved, once per file
         self.digests: dict[str, str] = {}  # canonical -> sha384 hex of the source bytes
         self.created_dirs: set[str] = set()
         self.encoders = (
@@ -74,7 +78,7 @@ class Builder:
             else []
         )
         self.levels = compress.Levels(options.brotli_quality, options.gzip_level, options.zstd_level)
-        self.pool: ProcessPoolExecutor | None = None  # started once there is enough to compress
+        self.pool: ProcessPoolExecutor | None = None  # started once there is enough work
         self.batch: list[str] = []
         self.batch_bytes = 0
         self.compressions: list[Future] = []
@@ -93,13 +97,19 @@ class Builder:
         self.report.warnings.extend(self.scan_warnings)
         self.passthrough = self._passthrough_names()
         self.cache = BuildCache.load(os.path.join(self.out, CACHE_PATH), self.options.fingerprint())
+        self.fresh_out = _is_fresh(self.out)
         try:
-            self._find_references()
-            self._emit_all()
-            encodings = self._finish_compression()
+            return self._build(started, start_ns, fingerprint, previous, watched)
         finally:
             if self.pool:
                 self.pool.shutdown(cancel_futures=True)
+
+    def _build(
+        self, started: float, start_ns: int, fingerprint: str, previous: Manifest | None, watched: list[str]
+    ) -> BuildReport:
+        self._scan_and_emit_leaves()
+        self._emit_referencing()
+        encodings = self._finish_compression()
         if self.options.strict and self.report.missing:
             raise MissingReferences(self.report.missing)
 
@@ -118,9 +128,10 @@ class Builder:
             )
             save_history(self.out, add_release(self.history, record))
             manifest.save(manifest_path(self.out))
-        if self.options.originals:
-            self._write_originals(encodings)
+        linking = self._write_originals(encodings) if self.options.originals else []
         self.cache.save(os.path.join(self.out, CACHE_PATH), start_ns, {f.path for f in self.files.values()})
+        for future in linking:
+            future.result()
         BuildStamp(
             fingerprint,
             start_ns,
@@ -166,62 +177,85 @@ class Builder:
         self.report.passed_through = len(names)
         return names
 
-    # -- references ------------------------------------------------------------------------------
+    # -- leaves, in worker processes -----------------------------------------------------------
 
-    def _find_references(self) -> None:
-        for canonical, source in self.files.items():
-            language = _PARSED_EXTENSIONS.get(canonical.rpartition(".")[2].lower())
-            if language is None or canonical in self.passthrough:
-                continue
-            cached = self.cache.lookup(source)
-            if cached is not None and cached.refs is not None:
-                self.refs[canonical] = cached.refs
-                self.digests[canonical] = cached.digest
-                continue
-            data = self._read(source)
-            if data is None:
-                continue
-            if language == "css":
-                refs = find_css_references(data)
-            else:
-                refs = find_js_references(data, es_modules=self.options.es_modules)
-            if refs:
-                try:
-                    data.decode("utf-8")
-                except UnicodeDecodeError:
-                    self.report.warnings.append(
-                        f"{canonical}: not valid UTF-8; its references were rewritten byte for byte"
-                    )
-            digest = hashlib.sha384(data).hexdigest()
-            self.refs[canonical] = refs
-            self.digests[canonical] = digest
-            self.contents[canonical] = data
-            self.cache.sources[source.path] = CachedSource(source.size, source.mtime_ns, digest, refs)
+    def _scan_and_emit_leaves(self) -> None:
+        """Scan every source; emit the files whose output is their source (see leaves.py)."""
+        context = ScanContext(
+            out=self.out,
+            hash_length=self.options.hash_length,
+            es_modules=self.options.es_modules,
+            passthrough=self.passthrough,
+            complete_outputs=self.complete_outputs,
+            cache=self.cache,
+            levels=self.levels if self.encoders else None,
+        )
+        sources = list(self.files.values())
+        total = len(sources)
+        if self._worth_forking(sources):
+            use_context(context)  # before the pool forks: workers inherit it
+            self.pool = _fork_pool(self.options.workers)
+            self.report.processes = self.options.workers
+            chunks = split(sources, self.options.workers, compressing=bool(self.encoders))
+            futures = [(len(chunk), self.pool.submit(scan_chunk, chunk)) for chunk in chunks]
+            for size, future in futures:  # in submission order: a deterministic report
+                for scanned in future.result():
+                    self._take(scanned)
+                self.progress(size, total)
+        else:
+            for scanned in scan_chunk(sources, context):
+                self._take(scanned)
+            self.progress(total, total)
+
+    def _worth_forking(self, sources: list[SourceFile]) -> bool:
+        if self.options.workers < 2:
+            return False
+        return len(sources) >= PARALLEL_MIN_FILES or sum(s.size for s in sources) >= PARALLEL_MIN_BYTES
+
+    def _take(self, scanned: Scanned) -> None:
+        """Record what a worker did with one source."""
+        canonical = scanned.canonical
+        if scanned.warning:
+            self.report.warnings.append(scanned.warning)
+        if scanned.learned:
+            source = self.files[canonical]
+            self.cache.sources[source.path] = CachedSource(source.size, source.mtime_ns, scanned.digest, scanned.refs)
+        if scanned.refs:
+            self.refs[canonical] = scanned.refs
+            self.digests[canonical] = scanned.digest
+            if scanned.data is not None:
+                self.contents[canonical] = scanned.data
+        elif scanned.name is not None:
+            if scanned.written:
+                self.report.written += 1
+            self._record(canonical, scanned.emitted(), scanned.written, scanned.encodings, scanned.saved)
+
+    # -- files with references, in dependency order ----------------------------------------------
 
     def _targets(self, canonical: str) -> list[tuple[Reference, Target]]:
-        resolved = []
-        for ref in self.refs.get(canonical, ()):
-            target = resolve(
-                ref.url, canonical, self.options.static_url, bare_is_relative=ref.kind != "module"
-            )
-            if target is not None:
-                resolved.append((ref, target))
+        resolved = self.targets.get(canonical)
+        if resolved is None:
+            resolved = []
+            for ref in self.refs.get(canonical, ()):
+                target = resolve(
+                    ref.url, canonical, self.options.static_url, bare_is_relative=ref.kind != "module"
+                )
+                if target is not None:
+                    resolved.append((ref, target))
+            self.targets[canonical] = resolved
         return resolved
 
-    # -- emission --------------------------------------------------------------------------------
-
-    def _emit_all(self) -> None:
+    def _emit_referencing(self) -> None:
+        """Emit the files that reference others; every leaf already has its final name."""
         edges = {
-            canonical: [t.canonical for _, t in self._targets(canonical) if t.canonical in self.files]
+            canonical: [t.canonical for _, t in self._targets(canonical) if t.canonical in self.refs]
             for canonical in self.refs
         }
-        total = len(self.files)
-        for component in components_in_dependency_order(self.files, edges):
-            if len(component) == 1 and component[0] not in edges.get(component[0], ()):
+        for component in components_in_dependency_order(self.refs, edges):
+            if len(component) == 1 and component[0] not in edges[component[0]]:
                 self._emit_single(component[0])
             else:
                 self._emit_cycle(component)
-            self.progress(len(component), total)
 
     def _rewrites(self, canonical: str, hashes: dict[str, str]) -> list[tuple[int, int, bytes]]:
         """Replacements for the references of ``canonical``.
@@ -270,7 +304,7 @@ class Builder:
         cached = self.cache.outputs.get(key)
         if cached is not None and self._is_complete(cached[0]):
             self.contents.pop(canonical, None)
-            self._record(canonical, _Emitted(*cached), written=False)
+            self._record(canonical, Emitted(*cached), written=False)
             return
         data = self._source_bytes(canonical, source)
         if data is None:
@@ -327,23 +361,35 @@ class Builder:
         }
         for member, data in sorted(contents.items()):
             output = _apply(data, self._rewrites(member, hashes))
-            emitted = _Emitted(hashed_name(member, hashes[member]), hashes[member], hashlib.sha384(output).hexdigest(), len(output))
+            emitted = Emitted(hashed_name(member, hashes[member]), hashes[member], hashlib.sha384(output).hexdigest(), len(output))
             self._record(member, emitted, written=self._write(emitted.name, output))
 
-    def _name(self, canonical: str, digest: str, size: int, passthrough: bool = False) -> _Emitted:
-        if passthrough:
-            return _Emitted(canonical, "", digest, size)
-        file_hash = digest[: self.options.hash_length]
-        return _Emitted(hashed_name(canonical, file_hash), file_hash, digest, size)
+    def _name(self, canonical: str, digest: str, size: int, passthrough: bool = False) -> Emitted:
+        return output_name(canonical, digest, size, passthrough, self.options.hash_length)
 
-    def _emitted_for(self, canonical: str, output: bytes, passthrough: bool = False) -> _Emitted:
+    def _emitted_for(self, canonical: str, output: bytes, passthrough: bool = False) -> Emitted:
         return self._name(canonical, hashlib.sha384(output).hexdigest(), len(output), passthrough)
 
-    def _record(self, canonical: str, emitted: _Emitted, written: bool) -> None:
-        """Register an output; ``written`` when this build wrote it (then it is compressed)."""
+    def _record(
+        self,
+        canonical: str,
+        emitted: Emitted,
+        written: bool,
+        encodings: tuple[str, ...] | None = None,
+        saved: int = 0,
+    ) -> None:
+        """Register an output; ``written`` when this build wrote it (then it is compressed).
+
+        ``encodings``: the siblings a worker already wrote along with the file, if it did.
+        """
         self.emitted[canonical] = emitted
         self.report.files += 1
         self.report.bytes += emitted.size
+        if encodings is not None:
+            self.cache.encodings[emitted.name] = list(encodings)
+            self.report.compressed += bool(encodings)
+            self.report.compression_saved += saved
+            return
         if not self.encoders or not compress.is_compressible(emitted.name, emitted.size):
             return
         if not written:
@@ -364,46 +410,27 @@ class Builder:
         if not self.batch:
             return
         if self.pool is None:
-            # fork, not spawn: spawn re-imports the caller's __main__ (a script calling build()
-            # without a __name__ guard would run again). ProcessPoolExecutor forks all workers
-            # before it starts its own thread, so the fork copies a single-threaded process.
-            self.pool = ProcessPoolExecutor(self.options.workers, mp_context=multiprocessing.get_context("fork"))
+            self.pool = _fork_pool(self.options.workers)
         paths = [os.path.join(self.out, name) for name in self.batch]
         self.compressions.append(self.pool.submit(compress.compress_paths, paths, self.levels))
         self.batch, self.batch_bytes = [], 0
 
     def _source_bytes(self, canonical: str, source: SourceFile) -> bytes | None:
         data = self.contents.pop(canonical, None)
-        return data if data is not None else self._read(source)
-
-    def _read(self, source: SourceFile) -> bytes | None:
-        try:
-            with open(source.path, "rb") as fh:
-                return fh.read()
-        except FileNotFoundError:
-            self.report.warnings.append(f"{source.canonical}: vanished during the build; skipped")
-        except OSError as exc:
-            self.report.warnings.append(f"{source.canonical}: cannot be read ({exc.strerror}); skipped")
-        return None
+        if data is None:
+            data, warning = read_source(source)
+            if warning:
+                self.report.warnings.append(warning)
+        return data
 
     def _is_complete(self, name: str) -> bool:
         return name in self.complete_outputs and os.path.exists(os.path.join(self.out, name))
 
     def _write(self, name: str, data: bytes) -> bool:
-        """Write an output unless a completed build already did (outputs are content-addressed).
-
-        Written in place, without a temporary file: no manifest names this file yet, so no
-        reader can see it half-written, and a killed build's leftover is not trusted (above).
-        """
+        """Write an output unless a completed build already did (outputs are content-addressed)."""
         if self._is_complete(name):
             return False
-        path = os.path.join(self.out, name)
-        directory = os.path.dirname(path)
-        if directory not in self.created_dirs:
-            os.makedirs(directory, exist_ok=True)
-            self.created_dirs.add(directory)
-        with open(path, "wb") as fh:
-            fh.write(data)
+        write_output(os.path.join(self.out, name), data, self.created_dirs)
         self.report.written += 1
         return True
 
@@ -434,28 +461,35 @@ class Builder:
         built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         return Manifest(paths, app_hash, files, Release(self.options.release_id or app_hash, built_at))
 
-    def _write_originals(self, encodings: dict[str, tuple[str, ...]]) -> None:
-        """Canonical-name copies: hard links to the hashed files (the same bytes, no extra space)."""
-        for canonical, emitted in self.emitted.items():
-            if canonical == emitted.name:
-                continue
-            hashed_path = os.path.join(self.out, emitted.name)
-            canonical_path = os.path.join(self.out, canonical)
-            pairs = [("", hashed_path)] + [
-                (compress.SUFFIX[enc], hashed_path + compress.SUFFIX[enc]) for enc in encodings.get(emitted.name, ())
-            ]
-            for suffix, source_path in pairs:
-                target = canonical_path + suffix
-                try:
-                    os.link(source_path, target)  # the common case on a first build: one call
-                except FileExistsError:
-                    if not _same_file(source_path, target):
-                        link_atomic(source_path, target)  # live file: replace atomically
-                except OSError:
-                    link_atomic(source_path, target)  # no hard links here: link_atomic copies
-            for enc, suffix in compress.SUFFIX.items():
-                if enc not in encodings.get(emitted.name, ()) and os.path.lexists(canonical_path + suffix):
-                    os.unlink(canonical_path + suffix)
+    def _write_originals(self, encodings: dict[str, tuple[str, ...]]) -> list[Future]:
+        """Link the canonical names; in worker processes when there are any (wait on the futures)."""
+        originals = [
+            (canonical, e.name, encodings.get(e.name, ()))
+            for canonical, e in self.emitted.items()
+            if canonical != e.name
+        ]
+        if self.pool is None:
+            link_originals(self.out, originals, self.fresh_out)
+            return []
+        chunk = -(-len(originals) // self.options.workers)
+        return [
+            self.pool.submit(link_originals, self.out, originals[i : i + chunk], self.fresh_out)
+            for i in range(0, len(originals), chunk)
+        ]
+
+
+def _fork_pool(workers: int) -> ProcessPoolExecutor:
+    # fork, not spawn: spawn re-imports the caller's __main__ (a script calling build() without
+    # a __name__ guard would run again), and forked workers inherit the build's state without
+    # pickling it. ProcessPoolExecutor forks all workers before it starts its own thread, so the
+    # fork copies a single-threaded process.
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+
+
+def _is_fresh(out: str) -> bool:
+    """Nothing in the output directory yet but skewguard's own state."""
+    with os.scandir(out) as entries:
+        return all(entry.name == ".skewguard" for entry in entries)
 
 
 def _same_release(a: Manifest, b: Manifest) -> bool:
@@ -478,19 +512,6 @@ def _apply(data: bytes, rewrites: list[tuple[int, int, bytes]]) -> bytes:
         last = end
     parts.append(data[last:])
     return b"".join(parts)
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        sa, sb = os.stat(a), os.stat(b)
-    except FileNotFoundError:
-        return False
-    if (sa.st_ino, sa.st_dev) == (sb.st_ino, sb.st_dev):
-        return True
-    if sa.st_size != sb.st_size:
-        return False
-    with open(a, "rb") as fa, open(b, "rb") as fb:  # a copy, where hard links were unavailable
-        return fa.read() == fb.read()
 
 
 def _vite_manifest_files(path: str) -> set[str]:

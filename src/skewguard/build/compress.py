@@ -102,7 +102,7 @@ class Levels:
 
 
 @functools.lru_cache(maxsize=4)
-def _encoders_for(levels: Levels) -> list[Encoder]:
+def encoders_for(levels: Levels) -> list[Encoder]:
     return available_encoders(levels.brotli, levels.zstd, levels.gzip)
 
 
@@ -113,7 +113,7 @@ def compress_paths(paths: list[str], levels: Levels) -> list[tuple[str, tuple[st
     process, whose many short system calls would otherwise fight compression threads for the
     GIL). Encoders are looked up here because closures cannot be pickled.
     """
-    encoders = _encoders_for(levels)
+    encoders = encoders_for(levels)
     results = []
     for path in paths:
         with open(path, "rb") as fh:

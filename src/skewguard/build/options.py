@@ -26,6 +26,8 @@ class BuildOptions:
     zstd_level: int = 9
     release_id: str | None = None  # default: the manifest hash
     force: bool = False  # replace a corrupt or foreign staticfiles.json
+    # Worker processes for hashing, scanning and compression; 1 keeps everything in-process.
+    # Small builds stay in-process whatever this says: forking would cost more than it saves.
     workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
 
     def fingerprint(self) -> str:
@@ -50,6 +52,7 @@ class BuildReport:
     written: int = 0
     compressed: int = 0
     compression_saved: int = 0
+    processes: int = 1  # processes that did the per-file work (1: all in the main process)
     warnings: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -71,6 +74,7 @@ class BuildReport:
             "written": self.written,
             "compressed": self.compressed,
             "compression_saved": self.compression_saved,
+            "processes": self.processes,
             "warnings": self.warnings,
             "missing": self.missing,
             "seconds": round(self.seconds, 3),
