@@ -93,6 +93,12 @@ def skewguard_build(out: Path, *extra: str, clean: bool = True) -> float:
     return timed([*SKEWGUARD, "build", str(TREE), "--out", str(out), "-q", *extra])
 
 
+def copy_tree(out: Path) -> float:
+    """What copying the files costs with no hashing, parsing or manifest at all (GNU cp, in C)."""
+    shutil.rmtree(out, ignore_errors=True)
+    return timed(["cp", "-r", str(TREE), str(out)])
+
+
 def compressed_bytes(out: Path, suffix: str) -> int:
     return sum(p.stat().st_size for p in out.rglob(f"*{suffix}") if p.is_file())
 
@@ -117,6 +123,8 @@ def main() -> None:
     results: dict[str, float] = {}
     results["django"] = best(args.repeat, lambda: django_collectstatic("bench_storages.LenientManifest", work / "django"))
     results["skewguard"] = best(args.repeat, lambda: skewguard_build(work / "sg", "--no-compress"))
+    results["skewguard_1"] = best(args.repeat, lambda: skewguard_build(work / "sg1", "--no-compress", "--jobs", "1"))
+    results["cp"] = best(args.repeat, lambda: copy_tree(work / "cp"))
     results["whitenoise"] = best(args.repeat, lambda: django_collectstatic("bench_storages.LenientWhiteNoise", work / "whitenoise"))
     results["skewguard_compress"] = best(args.repeat, lambda: skewguard_build(work / "sgc"))
     results["noop"] = min(skewguard_build(work / "sgc", clean=False) for _ in range(max(5, args.repeat)))
@@ -127,6 +135,10 @@ def main() -> None:
     print()
     row("Django collectstatic, ManifestStaticFilesStorage", results["django"])
     row("skewguard build --no-compress", results["skewguard"], f"{results['django'] / results['skewguard']:.1f}x faster")
+    row("skewguard build --no-compress --jobs 1 (no worker processes)", results["skewguard_1"],
+        f"{results['django'] / results['skewguard_1']:.1f}x faster")
+    row("cp -r of the same tree (copying alone: the floor for any tool)", results["cp"],
+        f"{results['django'] / results['cp']:.1f}x faster")
     row("WhiteNoise collectstatic, CompressedManifestStaticFiles", results["whitenoise"])
     row("skewguard build (gzip + brotli + zstd)", results["skewguard_compress"],
         f"{results['whitenoise'] / results['skewguard_compress']:.1f}x faster")

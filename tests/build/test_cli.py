@@ -192,8 +192,37 @@ def test_one_build_at_a_time_and_a_killed_build_frees_the_directory(tmp_path):
     deadline = time.monotonic() + 30
     while not any(out.glob("pkg*/data*.txt")) and time.monotonic() < deadline:  # workers are writing
         time.sleep(0.01)
+    workers = _children(proc.pid)
+    assert workers, "the build should have started worker processes"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     result = run_cli("build", str(src), "--out", str(out), "-q")
     assert result.returncode == 0, result.stderr
     assert len(manifest(out)["paths"]) == len(files)
+    # The orphaned workers do not linger.
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes of ``pid`` (Linux /proc)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait is missing

@@ -16,6 +16,7 @@ import json
 import os
 import time
 import multiprocessing
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime, timezone
 
@@ -42,7 +43,7 @@ from .leaves import (
 )
 from .references import Reference
 from .sources import SourceFile, SourceSpec
-from .stamp import STAMP_PATH, BuildStamp, stat_key, vite_manifest_candidates
+from .stamp import STAMP_PATH, BuildStamp, sources_digest, stat_key, vite_manifest_candidates
 from .urls import Target, hashed_name, resolve, rewrite_reference
 
 CACHE_PATH = os.path.join(".skewguard", "build-cache.json")
@@ -135,7 +136,7 @@ class Builder:
         BuildStamp(
             fingerprint,
             start_ns,
-            {f.path: [f.size, f.mtime_ns] for f in self.files.values()},
+            sources_digest(self.files),
             {path: stat_key(path) for path in watched},
             {**self.report.__dict__},
         ).save(os.path.join(self.out, STAMP_PATH))
@@ -483,7 +484,27 @@ def _fork_pool(workers: int) -> ProcessPoolExecutor:
     # a __name__ guard would run again), and forked workers inherit the build's state without
     # pickling it. ProcessPoolExecutor forks all workers before it starts its own thread, so the
     # fork copies a single-threaded process.
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: exit when the build process is gone (killed with SIGKILL, say).
+
+    Forked workers hold both ends of their task pipe, so they never see it close and would wait
+    for work forever; a watchdog thread notices that they were orphaned instead.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="skewguard-parent-watch", daemon=True).start()
 
 
 def _is_fresh(out: str) -> bool:

@@ -119,7 +119,9 @@ def scan_chunk(chunk: list[SourceFile], context: ScanContext | None = None) -> l
     return [_scan_one(source, context, encoders, created_dirs) for source in chunk]
 
 
-def _scan_one(source: SourceFile, context: ScanContext, encoders, created_dirs: set[str]) -> Scanned:
+def _scan_one(
+    source: SourceFile, context: ScanContext, encoders: list[compress.Encoder], created_dirs: set[str]
+) -> Scanned:
     canonical = source.canonical
     passthrough = canonical in context.passthrough
     language = None if passthrough else PARSED_EXTENSIONS.get(canonical.rpartition(".")[2].lower())

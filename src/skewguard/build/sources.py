@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+from stat import S_ISREG
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -49,47 +50,57 @@ def scan_sources(
     exclude_dir: str | None = None,
     ignore: tuple[str, ...] = DEFAULT_IGNORE,
 ) -> tuple[dict[str, SourceFile], list[str]]:
-    """All files by canonical path; the first source providing a path wins (with a warning)."""
+    """All files by canonical path; the first source providing a path wins (with a warning).
+
+    One tight loop, no generators: an up-to-date rebuild is mostly this scan (10,000 files).
+    """
     files: dict[str, SourceFile] = {}
     warnings: list[str] = []
     excluded = os.path.realpath(exclude_dir) if exclude_dir else None
-    ignored = re.compile("|".join(fnmatch.translate(pattern) for pattern in ignore)).match
+    ignored = _ignore_matcher(ignore)
+    stat = os.stat
     for spec in specs:
-        for entry, relative in _walk(spec.root, ignored, excluded):
-            canonical = spec.prefix + relative
+        stack = [(os.path.realpath(spec.root), spec.prefix)]
+        while stack:
+            directory, prefix = stack.pop()
+            try:  # stat() relative to the directory's descriptor: no path lookup per file
+                fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                continue
             try:
-                st = entry.stat()
-            except FileNotFoundError:
-                warnings.append(f"{entry.path}: vanished during the build; skipped")
-                continue
-            path = entry.path
-            if canonical in files:
-                warnings.append(
-                    f"{canonical}: provided by {files[canonical].path} and {path}; using the first"
-                )
-                continue
-            files[canonical] = SourceFile(canonical, path, st.st_size, st.st_mtime_ns)
+                with os.scandir(fd) as entries:
+                    for entry in entries:
+                        name = entry.name
+                        if ignored(name):
+                            continue
+                        path = directory + "/" + name
+                        if entry.is_dir():
+                            if excluded and (
+                                path == excluded or (entry.is_symlink() and os.path.realpath(path) == excluded)
+                            ):
+                                continue
+                            stack.append((path, prefix + name + "/"))
+                            continue
+                        try:
+                            st = stat(name, dir_fd=fd)
+                        except FileNotFoundError:
+                            warnings.append(f"{path}: vanished during the build; skipped")
+                            continue
+                        if not S_ISREG(st.st_mode):
+                            continue
+                        canonical = prefix + name
+                        if canonical in files:
+                            warnings.append(
+                                f"{canonical}: provided by {files[canonical].path} and {path}; using the first"
+                            )
+                            continue
+                        files[canonical] = SourceFile(canonical, path, st.st_size, st.st_mtime_ns)
+            finally:
+                os.close(fd)
     return files, warnings
 
 
-def _walk(root: str, ignored, excluded: str | None):
-    """(DirEntry, relative path) of every file; the order does not matter, the build sorts."""
-    stack = [(os.path.realpath(root), "")]
-    while stack:
-        directory, relative = stack.pop()
-        try:
-            entries = os.scandir(directory)
-        except OSError:
-            continue
-        with entries:
-            for entry in entries:
-                if ignored(entry.name):
-                    continue
-                if entry.is_dir():
-                    if excluded and (
-                        entry.path == excluded or (entry.is_symlink() and os.path.realpath(entry.path) == excluded)
-                    ):
-                        continue
-                    stack.append((entry.path, relative + entry.name + "/"))
-                elif entry.is_file():
-                    yield entry, relative + entry.name
+def _ignore_matcher(patterns: tuple[str, ...]):
+    if patterns == DEFAULT_IGNORE:  # the common case, without a regular expression per name
+        return lambda name: name[0] == "." or name[-1] == "~" or name == "CVS"
+    return re.compile("|".join(fnmatch.translate(pattern) for pattern in patterns)).match
