@@ -10,7 +10,6 @@ history, then the manifest (atomic, durable), then canonical-name copies.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -34,8 +33,10 @@ from .leaves import (
     Emitted,
     ScanContext,
     Scanned,
+    integrity_of,
     output_name,
     read_source,
+    resolve_targets,
     scan_chunk,
     split,
     use_context,
@@ -44,16 +45,12 @@ from .leaves import (
 from .references import Reference
 from .sources import SourceFile, SourceSpec
 from .stamp import STAMP_PATH, BuildStamp, sources_digest, stat_key, vite_manifest_candidates
-from .urls import Target, hashed_name, resolve, rewrite_reference
+from .urls import Target, hashed_name, rewrite_reference
 
 CACHE_PATH = os.path.join(".skewguard", "build-cache.json")
 # Compression work for rewritten files is sent to worker processes in batches of about this much.
 _BATCH_BYTES = 4 << 20
 _BATCH_FILES = 256
-
-
-def _sri(digest_hex: str) -> str:
-    return "sha384-" + base64.b64encode(bytes.fromhex(digest_hex)).decode()
 
 
 class Builder:
@@ -186,6 +183,7 @@ class Builder:
             out=self.out,
             hash_length=self.options.hash_length,
             es_modules=self.options.es_modules,
+            static_url=self.options.static_url,
             passthrough=self.passthrough,
             complete_outputs=self.complete_outputs,
             cache=self.cache,
@@ -223,6 +221,7 @@ class Builder:
             self.cache.sources[source.path] = CachedSource(source.size, source.mtime_ns, scanned.digest, scanned.refs)
         if scanned.refs:
             self.refs[canonical] = scanned.refs
+            self.targets[canonical] = scanned.targets
             self.digests[canonical] = scanned.digest
             if scanned.data is not None:
                 self.contents[canonical] = scanned.data
@@ -234,16 +233,11 @@ class Builder:
     # -- files with references, in dependency order ----------------------------------------------
 
     def _targets(self, canonical: str) -> list[tuple[Reference, Target]]:
-        resolved = self.targets.get(canonical)
+        resolved = self.targets.get(canonical)  # resolved by the worker that scanned the file
         if resolved is None:
-            resolved = []
-            for ref in self.refs.get(canonical, ()):
-                target = resolve(
-                    ref.url, canonical, self.options.static_url, bare_is_relative=ref.kind != "module"
-                )
-                if target is not None:
-                    resolved.append((ref, target))
-            self.targets[canonical] = resolved
+            resolved = self.targets[canonical] = resolve_targets(
+                self.refs.get(canonical, []), canonical, self.options.static_url
+            )
         return resolved
 
     def _emit_referencing(self) -> None:
@@ -312,7 +306,7 @@ class Builder:
             return
         output = _apply(data, rewrites)
         emitted = self._emitted_for(canonical, output)
-        self.cache.outputs[key] = [emitted.name, emitted.file_hash, emitted.digest, emitted.size]
+        self.cache.outputs[key] = list(emitted)
         self._record(canonical, emitted, written=self._write(emitted.name, output))
 
     def _emit_unchanged(self, canonical: str, source: SourceFile, passthrough: bool) -> None:
@@ -330,10 +324,9 @@ class Builder:
         data = self._source_bytes(canonical, source)
         if data is None:
             return
-        emitted = self._emitted_for(canonical, data, passthrough)
-        self.cache.sources[source.path] = CachedSource(
-            source.size, source.mtime_ns, emitted.digest, self.refs.get(canonical)
-        )
+        digest = hashlib.sha384(data).hexdigest()
+        emitted = self._name(canonical, digest, len(data), passthrough)
+        self.cache.sources[source.path] = CachedSource(source.size, source.mtime_ns, digest, self.refs.get(canonical))
         self._record(canonical, emitted, written=self._write(emitted.name, data))
 
     def _emit_cycle(self, members: list[str]) -> None:
@@ -362,7 +355,8 @@ class Builder:
         }
         for member, data in sorted(contents.items()):
             output = _apply(data, self._rewrites(member, hashes))
-            emitted = Emitted(hashed_name(member, hashes[member]), hashes[member], hashlib.sha384(output).hexdigest(), len(output))
+            integrity = integrity_of(hashlib.sha384(output).hexdigest())
+            emitted = Emitted(hashed_name(member, hashes[member]), hashes[member], integrity, len(output))
             self._record(member, emitted, written=self._write(emitted.name, output))
 
     def _name(self, canonical: str, digest: str, size: int, passthrough: bool = False) -> Emitted:
@@ -455,7 +449,7 @@ class Builder:
     def _manifest(self, encodings: dict[str, tuple[str, ...]]) -> Manifest:
         paths = {canonical: e.name for canonical, e in self.emitted.items()}
         files = {
-            e.name: FileInfo(size=e.size, integrity=_sri(e.digest), encodings=encodings.get(e.name, ()))
+            e.name: FileInfo(size=e.size, integrity=e.integrity, encodings=encodings.get(e.name, ()))
             for e in self.emitted.values()
         }
         app_hash = paths_hash(paths)

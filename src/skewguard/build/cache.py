@@ -17,7 +17,7 @@ from .references import Reference
 from .sources import SourceFile
 from .stamp import RACY_WINDOW_NS
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass
@@ -33,7 +33,7 @@ class BuildCache:
     fingerprint: str
     previous_start_ns: int = 0
     sources: dict[str, CachedSource] = field(default_factory=dict)
-    # output key (source digest + rewrites) -> [hashed name, sha384 hex, size]
+    # output key (source digest + rewrites) -> [hashed name, file hash, integrity, size]
     outputs: dict[str, list] = field(default_factory=dict)
     # hashed name -> encodings whose siblings exist
     encodings: dict[str, list[str]] = field(default_factory=dict)

@@ -12,6 +12,7 @@ without pickling it; only the small per-file results travel back.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from . import compress
 from .cache import BuildCache
 from .references import Reference, find_css_references, find_js_references
 from .sources import SourceFile
-from .urls import hashed_name
+from .urls import Target, hashed_name, resolve
 
 PARSED_EXTENSIONS = {"css": "css", "js": "js", "mjs": "js"}
 # Below this a build stays in one process: forking workers costs more than it saves.
@@ -38,7 +39,7 @@ _COMPRESSION_COST_FACTOR = 40
 class Emitted(NamedTuple):
     name: str  # output name relative to the output directory
     file_hash: str  # the hash in the name ("" for passed-through files)
-    digest: str  # sha384 hex of the emitted bytes
+    integrity: str  # Subresource Integrity of the emitted bytes ("sha384-<base64>")
     size: int
 
 
@@ -49,6 +50,7 @@ class ScanContext:
     out: str
     hash_length: int
     es_modules: bool
+    static_url: str
     passthrough: set[str]
     complete_outputs: set[str]  # outputs a completed build recorded (trusted when present)
     cache: BuildCache
@@ -67,13 +69,15 @@ class Scanned(NamedTuple):
     encodings: tuple[str, ...] | None  # siblings written here (None: not compressed here)
     saved: int  # bytes compression saved
     refs: list[Reference] | None  # references found (None: not a parsed file)
+    targets: list[tuple[Reference, Target]] | None  # those that point into the tree, resolved
+    integrity: str  # the leaf's Subresource Integrity ("" for files with references)
     data: bytes | None  # the source bytes of a file with references, as they were scanned
     learned: bool  # digest and references were computed now: the cache should keep them
     warning: str | None
 
     def emitted(self) -> Emitted:
         assert self.name is not None
-        return Emitted(self.name, self.file_hash, self.digest, self.size)
+        return Emitted(self.name, self.file_hash, self.integrity, self.size)
 
 
 _context: ScanContext | None = None
@@ -148,11 +152,17 @@ def _scan_one(
         digest = hashlib.sha384(data).hexdigest()
         learned = True
     if refs:  # rewritten by the main process, in dependency order
-        return Scanned(canonical, None, "", digest, source.size, False, None, 0, refs, data, learned, warning)
+        targets = resolve_targets(refs, canonical, context.static_url)
+        return Scanned(
+            canonical, None, "", digest, source.size, False, None, 0, refs, targets, "", data, learned, warning
+        )
 
     name, file_hash = _output(canonical, digest, passthrough, context.hash_length)
     if _is_complete(context, name):
-        return Scanned(canonical, name, file_hash, digest, source.size, False, None, 0, refs, None, learned, warning)
+        return Scanned(
+            canonical, name, file_hash, digest, source.size, False, None, 0,
+            refs, None, integrity_of(digest), None, learned, warning,
+        )
     if data is None:
         data, warning = read_source(source)
         if data is None:
@@ -165,11 +175,29 @@ def _scan_one(
     encodings, saved = None, 0
     if encoders and compress.is_compressible(name, len(data)):
         encodings, saved = compress.compress_file(path, data, encoders)
-    return Scanned(canonical, name, file_hash, digest, len(data), True, encodings, saved, refs, None, learned, warning)
+    return Scanned(
+        canonical, name, file_hash, digest, len(data), True, encodings, saved,
+        refs, None, integrity_of(digest), None, learned, warning,
+    )
 
 
 def _vanished(canonical: str, warning: str | None) -> Scanned:
-    return Scanned(canonical, None, "", "", 0, False, None, 0, None, None, False, warning)
+    return Scanned(canonical, None, "", "", 0, False, None, 0, None, None, "", None, False, warning)
+
+
+def resolve_targets(refs: list[Reference], canonical: str, static_url: str) -> list[tuple[Reference, Target]]:
+    """The references of ``canonical`` that point into the static tree, with what they point at."""
+    resolved = []
+    for ref in refs:
+        target = resolve(ref.url, canonical, static_url, bare_is_relative=ref.kind != "module")
+        if target is not None:
+            resolved.append((ref, target))
+    return resolved
+
+
+def integrity_of(digest_hex: str) -> str:
+    """The Subresource Integrity value of bytes whose SHA-384 is ``digest_hex``."""
+    return "sha384-" + base64.b64encode(bytes.fromhex(digest_hex)).decode()
 
 
 def _output(canonical: str, digest: str, passthrough: bool, hash_length: int) -> tuple[str, str]:
@@ -182,7 +210,7 @@ def _output(canonical: str, digest: str, passthrough: bool, hash_length: int) ->
 def output_name(canonical: str, digest: str, size: int, passthrough: bool, hash_length: int) -> Emitted:
     """Where a file with these bytes goes: ``name.<hash>.ext``, or its own name when passed through."""
     name, file_hash = _output(canonical, digest, passthrough, hash_length)
-    return Emitted(name, file_hash, digest, size)
+    return Emitted(name, file_hash, integrity_of(digest), size)
 
 
 def _is_complete(context: ScanContext, name: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import unquote
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
@@ -12,8 +12,7 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _NOT_A_PATH = re.compile(r"[\s{}<>$`\\]")
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):  # a tuple: cheap to send back from a worker process
     canonical: str  # path inside the static tree, decoded ("img/a b.png")
     path_end: int  # length of the path part in the written reference (before ? or #)
 
