@@ -398,7 +398,7 @@ class Builder:
                 return
         self.batch.append(emitted.name)
         self.batch_bytes += emitted.size
-        if self.batch_bytes >= _BATCH_BYTES or len(self.batch) >= _BATCH_FILES:
+        if self.options.workers > 1 and (self.batch_bytes >= _BATCH_BYTES or len(self.batch) >= _BATCH_FILES):
             self._submit_batch()
 
     def _submit_batch(self) -> None:
@@ -406,6 +406,7 @@ class Builder:
             return
         if self.pool is None:
             self.pool = _fork_pool(self.options.workers)
+            self.report.processes = self.options.workers
         paths = [os.path.join(self.out, name) for name in self.batch]
         self.compressions.append(self.pool.submit(compress.compress_paths, paths, self.levels))
         self.batch, self.batch_bytes = [], 0

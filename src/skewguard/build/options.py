@@ -28,7 +28,7 @@ class BuildOptions:
     force: bool = False  # replace a corrupt or foreign staticfiles.json
     # Worker processes for hashing, scanning and compression; 1 keeps everything in-process.
     # Small builds stay in-process whatever this says: forking would cost more than it saves.
-    workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
+    workers: int = field(default_factory=lambda: usable_cpus())
 
     def fingerprint(self) -> str:
         """What the per-file cache depends on."""
@@ -79,6 +79,14 @@ class BuildReport:
             "missing": self.missing,
             "seconds": round(self.seconds, 3),
         }
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, where the platform has one)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 class MissingReferences(BuildError):
