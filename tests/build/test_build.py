@@ -408,3 +408,19 @@ def test_djangos_manifest_storage_reads_the_manifest(tmp_path):
     assert storage.url("css/app.css") == "/static/" + paths["css/app.css"]
     assert storage.url("img/x.png") == "/static/" + paths["img/x.png"]
     assert storage.manifest_hash == manifest(out)["hash"]
+
+
+def test_a_source_that_changed_size_since_the_scan_is_read_whole(tmp_path):
+    from skewguard.build.leaves import read_source
+    from skewguard.build.sources import SourceFile
+
+    path = tmp_path / "grown.js"
+    content = b"x" * 3_000_000  # several reads' worth
+    path.write_bytes(content)
+    for scanned_size in (0, 10, len(content), len(content) + 50):
+        data, warning = read_source(SourceFile("grown.js", str(path), scanned_size, 0))
+        assert data == content and warning is None
+    path.write_bytes(b"")
+    assert read_source(SourceFile("grown.js", str(path), 5, 0)) == (b"", None)
+    path.unlink()
+    assert read_source(SourceFile("grown.js", str(path), 5, 0)) == (None, "grown.js: vanished during the build; skipped")

@@ -50,8 +50,8 @@ def resolve(url: str, referrer: str, static_url: str, *, bare_is_relative: bool 
 
 def hashed_name(canonical: str, file_hash: str) -> str:
     """``css/app.css`` -> ``css/app.<hash>.css``; the hash goes before the last extension."""
-    directory, basename = posixpath.split(canonical)
-    return posixpath.join(directory, insert_hash(basename, file_hash))
+    directory, slash, basename = canonical.rpartition("/")
+    return directory + slash + insert_hash(basename, file_hash)
 
 
 def insert_hash(basename: str, file_hash: str) -> str:
