@@ -226,3 +226,32 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"  # a zombie has exited; only its parent's wait is missing
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path):
+    src = write_tree(tmp_path / "src", {f"f{i}.txt": f"line {i}\n" * 60 for i in range(300)})
+    # stderr is a pseudo-terminal: the bar is drawn there and reaches the total.
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skewguard", "build", str(src), "--out", str(tmp_path / "tty")],
+        stdout=subprocess.PIPE, stderr=slave, text=True,
+    )
+    os.close(slave)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the terminal's other side is closed
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    text = drawn.decode(errors="replace")
+    assert "building" in text and "300/300" in text, text
+    assert "built 300 files" in stdout
+    # Not a terminal (a pipe, a CI log): no bar, just the summary.
+    result = run_cli("build", str(src), "--out", str(tmp_path / "pipe"))
+    assert result.returncode == 0 and "building" not in result.stderr and "built 300 files" in result.stdout
