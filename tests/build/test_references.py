@@ -122,3 +122,29 @@ def test_js_property_named_import_is_not_an_import():
 
 def test_js_without_module_syntax_short_circuits():
     assert js("var importer = 1; module.exports = {};") == []
+
+
+def test_js_escapes_and_stars_do_not_end_strings_or_comments_early():
+    text = r"""
+    const a = "quote \" import x from './in-string.js' \\";
+    const b = 'it\'s import("./also-in-string.js")';
+    /** a doc comment * with ** stars import z from "./in-comment.js" **/
+    /* unterminated? no: */ import real from "./real.js";
+    const t = `back\`tick ${"}"} import w from "./in-template.js" $notsub`;
+    """
+    assert js(text) == ["./real.js"]
+
+
+def test_js_identifiers_that_contain_the_keywords():
+    text = "importScripts('./worker.js'); exportData(); const $import = 1, _export = 2, imports = 3;"
+    assert js(text) == []
+    assert js('x=1;import"./bare.js";export{a}from"./b.js"') == ["./bare.js", "./b.js"]
+
+
+def test_css_escaped_quotes_and_comment_stars():
+    text = r"""
+    a::after { content: "\"url(in-string.png)\""; }
+    /** url(in-comment.png) ** still comment */
+    b { background: url("real.png"); }
+    """
+    assert css(text) == ["real.png"]
