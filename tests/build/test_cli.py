@@ -206,6 +206,30 @@ def test_one_build_at_a_time_and_a_killed_build_frees_the_directory(tmp_path):
     assert not any(_alive(pid) for pid in workers)
 
 
+def test_a_worker_killed_mid_build_is_one_line_and_publishes_nothing(tmp_path):
+    files = {f"pkg{i}/data{j}.css": f".a{j}{{color:red}}\n" * 3000 for i in range(30) for j in range(100)}
+    src = write_tree(tmp_path / "src", files)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skewguard", "build", str(src), "--out", str(out), "--jobs", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not any(out.glob("pkg*/data*.css")) and time.monotonic() < deadline:  # workers are writing
+        time.sleep(0.01)
+    workers = _children(proc.pid)
+    assert workers
+    os.kill(workers[0], signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1, stderr
+    assert stderr.strip().splitlines() == [
+        "skewguard: error: a worker process of the build died (killed, or out of memory?); "
+        "the previous release is untouched: build again, or with --jobs 1"
+    ]
+    assert not (out / "staticfiles.json").exists()
+    assert run_cli("build", str(src), "--out", str(out), "-q").returncode == 0
+
+
 def _children(pid: int) -> list[int]:
     """Child processes of ``pid`` (Linux /proc)."""
     children = []

@@ -17,6 +17,7 @@ import time
 import multiprocessing
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 
 from ..manifest import FileInfo, Manifest, ManifestError, Release, manifest_path, paths_hash
@@ -98,6 +99,11 @@ class Builder:
         self.fresh_out = _is_fresh(self.out)
         try:
             return self._build(started, start_ns, fingerprint, previous, watched)
+        except BrokenProcessPool:
+            raise BuildError(
+                "a worker process of the build died (killed, or out of memory?); the previous "
+                "release is untouched: build again, or with --jobs 1"
+            ) from None
         finally:
             if self.pool:
                 self.pool.shutdown(cancel_futures=True)
