@@ -12,6 +12,16 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
+def build_small_site(tmp_path: Path, out_name: str) -> tuple[Path, Path]:
+    """One CSS and one JS file built without compression: the site the server tests serve."""
+    from skewguard.build import BuildOptions, build
+
+    src = write_tree(tmp_path / "src", {"css/app.css": "a{color:red}", "js/app.js": "1"})
+    out = tmp_path / out_name
+    build([str(src)], str(out), BuildOptions(compress=False))
+    return src, out
+
+
 def manifest(out: Path) -> dict:
     return json.loads((out / "staticfiles.json").read_text())
 

@@ -12,20 +12,16 @@ import httpx
 import pytest
 from litestar.response import Template  # module level: Litestar resolves handler annotations here
 
-from skewguard.build import BuildOptions, build
 from skewguard.tokens import make_token
 
-from ..build.helpers import write_tree
+from ..build.helpers import build_small_site
 from ..conftest import ROOT
 from ..processes import free_port, stop, wait_for_http
 
 
 @pytest.fixture
 def dist(tmp_path):
-    src = write_tree(tmp_path / "src", {"css/app.css": "a{color:red}", "js/app.js": "1"})
-    out = tmp_path / "dist"
-    build([str(src)], str(out), BuildOptions(compress=False))
-    return src, out
+    return build_small_site(tmp_path, "dist")
 
 
 def hashed(out, name: str) -> str:

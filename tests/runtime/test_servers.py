@@ -19,16 +19,13 @@ import pytest
 from skewguard.build import BuildOptions, build
 from skewguard.tokens import make_token
 
-from ..build.helpers import write_tree
+from ..build.helpers import build_small_site
 from ..processes import WSGI_RUNNER, free_port, stop, wait_for_http
 
 HERE = Path(__file__).parent
 @pytest.fixture
 def built_site(tmp_path):
-    src = write_tree(tmp_path / "src", {"css/app.css": "a{color:red}", "js/app.js": "1"})
-    out = tmp_path / "out"
-    build([str(src)], str(out), BuildOptions(compress=False))
-    return src, out
+    return build_small_site(tmp_path, "out")
 
 
 @pytest.fixture(params=["asgi", "wsgi"])

@@ -35,6 +35,7 @@ from .leaves import (
     ScanContext,
     Scanned,
     integrity_of,
+    is_complete,
     output_name,
     read_source,
     resolve_targets,
@@ -67,7 +68,7 @@ class Builder:
         self.report = BuildReport(out=out)
         self.emitted: dict[str, Emitted] = {}
         self.contents: dict[str, bytes] = {}  # sources read while finding references
-        self.refs: dict[str, list[Reference]] = {}  # the files that have references, and those
+        self.refs: dict[str, list[Reference]] = {}  # canonical -> references, for files that have some
         self.targets: dict[str, list[tuple[Reference, Target]]] = {}  # resolved, once per file
         self.digests: dict[str, str] = {}  # canonical -> sha384 hex of the source bytes
         self.created_dirs: set[str] = set()
@@ -97,6 +98,16 @@ class Builder:
         self.passthrough = self._passthrough_names()
         self.cache = BuildCache.load(os.path.join(self.out, CACHE_PATH), self.options.fingerprint())
         self.fresh_out = _is_fresh(self.out)
+        self.context = ScanContext(
+            out=self.out,
+            hash_length=self.options.hash_length,
+            es_modules=self.options.es_modules,
+            static_url=self.options.static_url,
+            passthrough=self.passthrough,
+            complete_outputs=self.complete_outputs,
+            cache=self.cache,
+            levels=self.levels if self.encoders else None,
+        )
         try:
             return self._build(started, start_ns, fingerprint, previous, watched)
         except BrokenProcessPool:
@@ -185,20 +196,10 @@ class Builder:
 
     def _scan_and_emit_leaves(self) -> None:
         """Scan every source; emit the files whose output is their source (see leaves.py)."""
-        context = ScanContext(
-            out=self.out,
-            hash_length=self.options.hash_length,
-            es_modules=self.options.es_modules,
-            static_url=self.options.static_url,
-            passthrough=self.passthrough,
-            complete_outputs=self.complete_outputs,
-            cache=self.cache,
-            levels=self.levels if self.encoders else None,
-        )
         sources = list(self.files.values())
         total = len(sources)
         if self._worth_forking(sources):
-            use_context(context)  # before the pool forks: workers inherit it
+            use_context(self.context)  # before the pool forks: workers inherit it
             self.pool = _fork_pool(self.options.workers)
             self.report.processes = self.options.workers
             chunks = split(sources, self.options.workers, compressing=bool(self.encoders))
@@ -208,7 +209,7 @@ class Builder:
                     self._take(scanned)
                 self.progress(size, total)
         else:
-            for scanned in scan_chunk(sources, context):
+            for scanned in scan_chunk(sources, self.context):
                 self._take(scanned)
             self.progress(total, total)
 
@@ -426,7 +427,7 @@ class Builder:
         return data
 
     def _is_complete(self, name: str) -> bool:
-        return name in self.complete_outputs and os.path.exists(os.path.join(self.out, name))
+        return is_complete(self.context, name)
 
     def _write(self, name: str, data: bytes) -> bool:
         """Write an output unless a completed build already did (outputs are content-addressed)."""

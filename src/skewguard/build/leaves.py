@@ -158,7 +158,7 @@ def _scan_one(
         )
 
     name, file_hash = _output(canonical, digest, passthrough, context.hash_length)
-    if _is_complete(context, name):
+    if is_complete(context, name):
         return Scanned(
             canonical, name, file_hash, digest, source.size, False, None, 0,
             refs, None, integrity_of(digest), None, learned, warning,
@@ -213,7 +213,8 @@ def output_name(canonical: str, digest: str, size: int, passthrough: bool, hash_
     return Emitted(name, file_hash, integrity_of(digest), size)
 
 
-def _is_complete(context: ScanContext, name: str) -> bool:
+def is_complete(context: ScanContext, name: str) -> bool:
+    """Written by a completed build and still there: trusted, never written again."""
     return name in context.complete_outputs and os.path.exists(context.out + "/" + name)
 
 
@@ -221,24 +222,22 @@ def read_source(source: SourceFile) -> tuple[bytes | None, str | None]:
     """The file's bytes, or None and a warning when it vanished or cannot be read."""
     try:
         fd = os.open(source.path, os.O_RDONLY)
+        try:  # raw reads: no buffered file object per file (10,000 of them)
+            chunks = []
+            want = source.size + 1  # one byte more than scanned: a file that grew is read whole
+            while True:
+                chunk = os.read(fd, want)
+                chunks.append(chunk)
+                if len(chunk) < want:  # a short read of a regular file is its end
+                    break
+                want = 1 << 20
+            return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), None
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         return None, f"{source.canonical}: vanished during the build; skipped"
     except OSError as exc:
         return None, f"{source.canonical}: cannot be read ({exc.strerror}); skipped"
-    try:  # raw reads: no buffered file object per file (10,000 of them)
-        chunks = []
-        want = source.size + 1  # one byte more than scanned: a file that grew is read whole
-        while True:
-            chunk = os.read(fd, want)
-            chunks.append(chunk)
-            if len(chunk) < want:  # a short read of a regular file is its end
-                break
-            want = 1 << 20
-        return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), None
-    except OSError as exc:
-        return None, f"{source.canonical}: cannot be read ({exc.strerror}); skipped"
-    finally:
-        os.close(fd)
 
 
 def write_output(path: str, data: bytes, created_dirs: set[str]) -> None:

@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import Proceed, RequestFacts, Respond, authorize_bust, decide, route, version_endpoint
-from .inject import HtmlInjector, should_inject
+from .inject import HtmlInjector, injected_length, should_inject
 from .static import STREAM_CHUNK, StaticResponse, respond
 
 if TYPE_CHECKING:
@@ -176,11 +176,10 @@ def _injector_for(guard, state, scope: Scope, status: int, headers: list) -> Htm
         return None
     snippet = guard.bootstrap(scope, state)
     if length_at is not None:
-        try:
-            length = int(headers[length_at][1])
-        except ValueError:
+        length = injected_length(headers[length_at][1], snippet)
+        if length is None:
             return None  # a body of unknown size: leave it alone
-        headers[length_at] = (b"content-length", str(length + len(snippet)).encode())
+        headers[length_at] = (b"content-length", length.encode())
     return HtmlInjector(snippet)
 
 

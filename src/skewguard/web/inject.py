@@ -40,6 +40,14 @@ class HtmlInjector:
         return rest + self.snippet
 
 
+def injected_length(declared: bytes | str, snippet: bytes) -> str | None:
+    """The Content-Length after injecting ``snippet``; None when the declared one is not a number."""
+    try:
+        return str(int(declared) + len(snippet))
+    except ValueError:
+        return None
+
+
 def should_inject(method: str, status: int, content_type: str | None, content_encoding: str | None,
                   fragment_request: bool) -> bool:
     """Only whole HTML documents sent in full: not HEAD, 204/304/206, other types, encoded

@@ -6,7 +6,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import Proceed, RequestFacts, Respond, authorize_bust, decide, route, version_endpoint
-from .inject import HtmlInjector, should_inject
+from .inject import HtmlInjector, injected_length, should_inject
 from .static import STREAM_CHUNK, StaticResponse, respond
 
 if TYPE_CHECKING:
@@ -124,11 +124,10 @@ def _injector_for(guard, state, environ, method: str, status: str, headers: list
         return None
     snippet = guard.bootstrap(environ, state)
     if length_at is not None:
-        try:
-            length = int(headers[length_at][1])
-        except ValueError:
-            return None
-        headers[length_at] = ("Content-Length", str(length + len(snippet)))
+        length = injected_length(headers[length_at][1], snippet)
+        if length is None:
+            return None  # a body of unknown size: leave it alone
+        headers[length_at] = ("Content-Length", length)
     return HtmlInjector(snippet)
 
 
