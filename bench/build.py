@@ -40,7 +40,7 @@ STORAGES = {{"default": {{"BACKEND": "django.core.files.storage.FileSystemStorag
 # Both Django storages abort on the first reference to a missing file (ValueError), and the real
 # tree has some (extensionless ES module imports in leaflet/src, for one). This subclass keeps the
 # missing reference as written -- what skewguard does -- so the peers can finish at all.
-LENIENT_STORAGES = '''
+LENIENT_STORAGES = """
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
@@ -59,17 +59,21 @@ class LenientManifest(_KeepMissing, ManifestStaticFilesStorage):
 
 class LenientWhiteNoise(_KeepMissing, CompressedManifestStaticFilesStorage):
     pass
-'''
+"""
 
 
 def ensure_fixture() -> None:
     if not TREE.is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=FIXTURE, check=True)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=FIXTURE, check=True
+        )
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
-    result = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    result = subprocess.run(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"bench: {' '.join(command)} failed:\n{result.stderr[-2000:]}")
@@ -83,7 +87,11 @@ def django_collectstatic(backend: str, out: Path) -> float:
         DJANGO_SETTINGS.format(root=str(out), tree=str(TREE), backend=backend)
     )
     (settings_dir / "bench_storages.py").write_text(LENIENT_STORAGES)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench_settings", "PYTHONPATH": str(settings_dir)}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "PYTHONPATH": str(settings_dir),
+    }
     return timed([sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"], env)
 
 
@@ -110,43 +118,71 @@ def best(repeat: int, run) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--work", type=Path, default=WORK, help=f"output directory (default {WORK})")
+    parser.add_argument(
+        "--work", type=Path, default=WORK, help=f"output directory (default {WORK})"
+    )
     args = parser.parse_args()
     work = args.work
     ensure_fixture()
     work.mkdir(parents=True, exist_ok=True)
     files = sum(1 for p in TREE.rglob("*") if p.is_file())
     size = sum(p.stat().st_size for p in TREE.rglob("*") if p.is_file())
-    print(f"tree: {files} files, {size / 1e6:.0f} MB; {os.cpu_count()} cores; Python {platform.python_version()}; "
-          f"outputs in {work}")
+    print(
+        f"tree: {files} files, {size / 1e6:.0f} MB; {os.cpu_count()} cores; Python {platform.python_version()}; "
+        f"outputs in {work}"
+    )
 
     results: dict[str, float] = {}
-    results["django"] = best(args.repeat, lambda: django_collectstatic("bench_storages.LenientManifest", work / "django"))
+    results["django"] = best(
+        args.repeat, lambda: django_collectstatic("bench_storages.LenientManifest", work / "django")
+    )
     results["skewguard"] = best(args.repeat, lambda: skewguard_build(work / "sg", "--no-compress"))
-    results["skewguard_1"] = best(args.repeat, lambda: skewguard_build(work / "sg1", "--no-compress", "--jobs", "1"))
+    results["skewguard_1"] = best(
+        args.repeat, lambda: skewguard_build(work / "sg1", "--no-compress", "--jobs", "1")
+    )
     results["cp"] = best(args.repeat, lambda: copy_tree(work / "cp"))
-    results["whitenoise"] = best(args.repeat, lambda: django_collectstatic("bench_storages.LenientWhiteNoise", work / "whitenoise"))
+    results["whitenoise"] = best(
+        args.repeat,
+        lambda: django_collectstatic("bench_storages.LenientWhiteNoise", work / "whitenoise"),
+    )
     results["skewguard_compress"] = best(args.repeat, lambda: skewguard_build(work / "sgc"))
-    results["noop"] = min(skewguard_build(work / "sgc", clean=False) for _ in range(max(5, args.repeat)))
+    results["noop"] = min(
+        skewguard_build(work / "sgc", clean=False) for _ in range(max(5, args.repeat))
+    )
 
     def row(label: str, seconds: float, note: str = "") -> None:
         print(f"{label:<58} {seconds:8.2f} s  {note}")
 
     print()
     row("Django collectstatic, ManifestStaticFilesStorage", results["django"])
-    row("skewguard build --no-compress", results["skewguard"], f"{results['django'] / results['skewguard']:.1f}x faster")
-    row("skewguard build --no-compress --jobs 1 (no worker processes)", results["skewguard_1"],
-        f"{results['django'] / results['skewguard_1']:.1f}x faster")
-    row("cp -r of the same tree (copying alone: the floor for any tool)", results["cp"],
-        f"{results['django'] / results['cp']:.1f}x faster")
+    row(
+        "skewguard build --no-compress",
+        results["skewguard"],
+        f"{results['django'] / results['skewguard']:.1f}x faster",
+    )
+    row(
+        "skewguard build --no-compress --jobs 1 (no worker processes)",
+        results["skewguard_1"],
+        f"{results['django'] / results['skewguard_1']:.1f}x faster",
+    )
+    row(
+        "cp -r of the same tree (copying alone: the floor for any tool)",
+        results["cp"],
+        f"{results['django'] / results['cp']:.1f}x faster",
+    )
     row("WhiteNoise collectstatic, CompressedManifestStaticFiles", results["whitenoise"])
-    row("skewguard build (gzip + brotli + zstd)", results["skewguard_compress"],
-        f"{results['whitenoise'] / results['skewguard_compress']:.1f}x faster")
+    row(
+        "skewguard build (gzip + brotli + zstd)",
+        results["skewguard_compress"],
+        f"{results['whitenoise'] / results['skewguard_compress']:.1f}x faster",
+    )
     row("skewguard build, no-op rebuild (best of 5, whole process)", results["noop"])
     print()
     for label, out in (("WhiteNoise", work / "whitenoise"), ("skewguard", work / "sgc")):
-        print(f"{label:<10} compressed output: .gz {compressed_bytes(out, '.gz') / 1e6:.1f} MB, "
-              f".br {compressed_bytes(out, '.br') / 1e6:.1f} MB, .zst {compressed_bytes(out, '.zst') / 1e6:.1f} MB")
+        print(
+            f"{label:<10} compressed output: .gz {compressed_bytes(out, '.gz') / 1e6:.1f} MB, "
+            f".br {compressed_bytes(out, '.br') / 1e6:.1f} MB, .zst {compressed_bytes(out, '.zst') / 1e6:.1f} MB"
+        )
     shutil.rmtree(work, ignore_errors=True)
 
 

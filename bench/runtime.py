@@ -60,11 +60,30 @@ def wrk(url: str, seconds: int, headers: dict[str, str] | None = None) -> float:
 
 def uvicorn_rps(app: str, root: Path, url_path: str, seconds: int, headers=None) -> float:
     port = free_port()
-    env = {**os.environ, "BENCH_APP": app, "BENCH_ROOT": str(root), "PYTHONPATH": f"{HERE}:{HERE.parent / 'src'}"}
+    env = {
+        **os.environ,
+        "BENCH_APP": app,
+        "BENCH_ROOT": str(root),
+        "PYTHONPATH": f"{HERE}:{HERE.parent / 'src'}",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "runtime_apps:app", "--port", str(port), "--host", "127.0.0.1",
-         "--log-level", "warning", "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=HERE,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "runtime_apps:app",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=HERE,
     )
     try:
         wait_for(port, proc)
@@ -86,12 +105,15 @@ def check(url: str, label: str) -> None:
 
 
 def nginx_rps(root: Path, url_path: str, seconds: int) -> float | None:
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
     if nginx is None:
         return None
     port = free_port()
     work = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
-    (work / "nginx.conf").write_text(textwrap.dedent(f"""
+    (work / "nginx.conf").write_text(
+        textwrap.dedent(f"""
         worker_processes 1;
         error_log {work}/error.log;
         pid {work}/nginx.pid;
@@ -108,8 +130,11 @@ def nginx_rps(root: Path, url_path: str, seconds: int) -> float | None:
                 location /static/ {{ alias {root}/; add_header Cache-Control "public, max-age=31536000, immutable"; }}
             }}
         }}
-    """))
-    proc = subprocess.Popen([nginx, "-c", str(work / "nginx.conf"), "-p", str(work)], stderr=subprocess.PIPE)
+    """)
+    )
+    proc = subprocess.Popen(
+        [nginx, "-c", str(work / "nginx.conf"), "-p", str(work)], stderr=subprocess.PIPE
+    )
     try:
         wait_for(port, proc)
         url = f"http://127.0.0.1:{port}{url_path}"
@@ -130,8 +155,14 @@ def in_process_overhead(requests: int = 200_000) -> tuple[float, float]:
     os.environ.setdefault("SKEWGUARD_VITE_HOT_FILE", "")
     guard = Skewguard(APP_VERSION="1.0.0", MANIFEST_REQUIRED=False, SERVE_STATIC=False)
     wrapped = guard.asgi(runtime_apps.bare)
-    scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"",
-             "headers": [(b"host", b"127.0.0.1"), (b"accept", b"*/*"), (b"user-agent", b"bench")]}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1"), (b"accept", b"*/*"), (b"user-agent", b"bench")],
+    }
 
     async def receive():
         return {"type": "http.request", "body": b""}
@@ -156,9 +187,13 @@ def build_files(work: Path) -> tuple[Path, str, str]:
     src = work / "src"
     (src / "css").mkdir(parents=True)
     (src / "js").mkdir(parents=True)
-    css = "".join(f".rule-{i} {{ color: #{i % 4096:03x}; margin: {i % 17}px; }}\n" for i in range(400))
+    css = "".join(
+        f".rule-{i} {{ color: #{i % 4096:03x}; margin: {i % 17}px; }}\n" for i in range(400)
+    )
     (src / "css" / "app.css").write_text(css[:10240].ljust(10240))
-    (src / "js" / "big.js").write_bytes(os.urandom(512 * 1024).hex().encode())  # 1 MB, incompressible-ish
+    (src / "js" / "big.js").write_bytes(
+        os.urandom(512 * 1024).hex().encode()
+    )  # 1 MB, incompressible-ish
     out = work / "out"
     build([str(src)], str(out), BuildOptions(compress=False))
     import json
@@ -179,33 +214,49 @@ def main() -> None:
     try:
         root, small, big = build_files(work)
         s = args.seconds
-        print(f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; wrk -t1 -c32 -d{s}s; one uvicorn worker each\n")
+        print(
+            f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; wrk -t1 -c32 -d{s}s; one uvicorn worker each\n"
+        )
 
         bare_us, wrapped_us = in_process_overhead()
         print("(a) middleware overhead")
-        print(f"  in-process, per request: bare {bare_us:.2f} us, with skewguard {wrapped_us:.2f} us "
-              f"(+{wrapped_us - bare_us:.2f} us)")
+        print(
+            f"  in-process, per request: bare {bare_us:.2f} us, with skewguard {wrapped_us:.2f} us "
+            f"(+{wrapped_us - bare_us:.2f} us)"
+        )
         bare = uvicorn_rps("bare", root, "/", s)
         wrapped = uvicorn_rps("skewguard_middleware", root, "/", s)
-        print(f"  uvicorn: bare {bare:,.0f} req/s, with skewguard {wrapped:,.0f} req/s "
-              f"({(1 - wrapped / bare) * 100:+.1f}% loss)\n")
+        print(
+            f"  uvicorn: bare {bare:,.0f} req/s, with skewguard {wrapped:,.0f} req/s "
+            f"({(1 - wrapped / bare) * 100:+.1f}% loss)\n"
+        )
 
         print("(b) static files, 10 KB hashed CSS")
         bare_10k = uvicorn_rps("bare_10k", root, "/", s)
-        results = {name: uvicorn_rps(name, root, small, s) for name in ("skewguard_static", "servestatic", "starlette_static")}
+        results = {
+            name: uvicorn_rps(name, root, small, s)
+            for name in ("skewguard_static", "servestatic", "starlette_static")
+        }
         ceiling = nginx_rps(root, small, s)
         print(f"  bare ASGI app answering 10 KB from memory: {bare_10k:,.0f} req/s")
         for name, rps in results.items():
-            print(f"  {name:<18} {rps:>9,.0f} req/s  {rps / results['servestatic']:.1f}x ServeStatic, "
-                  f"{rps / bare:.0%} of the bare app, {rps / bare_10k:.0%} of bare 10 KB")
+            print(
+                f"  {name:<18} {rps:>9,.0f} req/s  {rps / results['servestatic']:.1f}x ServeStatic, "
+                f"{rps / bare:.0%} of the bare app, {rps / bare_10k:.0%} of bare 10 KB"
+            )
         if ceiling:
             print(f"  {'nginx (ceiling)':<18} {ceiling:>9,.0f} req/s")
 
         print("\n(b) static files, 1 MB hashed JS")
-        results = {name: uvicorn_rps(name, root, big, s) for name in ("skewguard_static", "servestatic", "starlette_static")}
+        results = {
+            name: uvicorn_rps(name, root, big, s)
+            for name in ("skewguard_static", "servestatic", "starlette_static")
+        }
         ceiling = nginx_rps(root, big, s)
         for name, rps in results.items():
-            print(f"  {name:<18} {rps:>9,.0f} req/s  {rps / results['servestatic']:.2f}x ServeStatic")
+            print(
+                f"  {name:<18} {rps:>9,.0f} req/s  {rps / results['servestatic']:.2f}x ServeStatic"
+            )
         if ceiling:
             print(f"  {'nginx (ceiling)':<18} {ceiling:>9,.0f} req/s")
     finally:

@@ -13,7 +13,13 @@ async def bare(scope, receive, send):
     """The reference: a tiny ASGI app with no framework at all."""
     if scope["type"] != "http":
         return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")],
+        }
+    )
     await send({"type": "http.response.body", "body": b"ok"})
 
 
@@ -21,7 +27,13 @@ async def bare_10k(scope, receive, send):
     """The same, answering 10 KB from memory: what serving a 10 KB file cannot beat."""
     if scope["type"] != "http":
         return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/css"), (b"content-length", b"10240")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/css"), (b"content-length", b"10240")],
+        }
+    )
     await send({"type": "http.response.body", "body": SMALL_BODY})
 
 

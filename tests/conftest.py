@@ -45,5 +45,9 @@ def npm_packages() -> Path:
 def run_cli(*args: str, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
     """Run the installed ``skewguard`` command as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "skewguard", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "skewguard", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )

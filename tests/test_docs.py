@@ -37,9 +37,15 @@ def free_port() -> int:
 
 
 def run_blocks(markdown: Path, workdir: Path) -> None:
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
     port = str(free_port())
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "SKEWGUARD_VITE_HOT_FILE": ""}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "SKEWGUARD_VITE_HOT_FILE": "",
+    }
     for kind, code in BLOCK.findall(markdown.read_text()):
         code = code.replace("8000", port)
         if kind == "sh":
@@ -50,14 +56,26 @@ def run_blocks(markdown: Path, workdir: Path) -> None:
                     assert set(m.group(1).split(",")) <= set(extras), line
                     continue
                 lines.append(line.replace("python ", f"{sys.executable} "))
-            result = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(lines)], cwd=workdir, env=env,
-                                    capture_output=True, text=True, timeout=120)
+            result = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", "\n".join(lines)],
+                cwd=workdir,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
         else:
             name = re.match(r"# (\S+\.py)\n", code)
             assert name, f"python blocks start with '# file.py' ({markdown.name})"
             (workdir / name.group(1)).write_text(code)
-            result = subprocess.run([sys.executable, name.group(1)], cwd=workdir, env=env,
-                                    capture_output=True, text=True, timeout=120)
+            result = subprocess.run(
+                [sys.executable, name.group(1)],
+                cwd=workdir,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
         assert result.returncode == 0, f"{markdown.name}: {code}\n{result.stdout}\n{result.stderr}"
         if kind == "sh" and "/cache/bust" in code:
             assert '"status":"ok"' in result.stdout, result.stdout

@@ -20,7 +20,9 @@ settings.configure(
     ROOT_URLCONF=__name__,
     INSTALLED_APPS=["django.contrib.staticfiles", "skewguard.contrib.django"],
     MIDDLEWARE=["skewguard.contrib.django.middleware.SkewguardMiddleware"],
-    TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [HERE / "templates"]}],
+    TEMPLATES=[
+        {"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [HERE / "templates"]}
+    ],
     STATIC_URL="/static/",
     STATIC_ROOT=HERE / "dist",
     # htmx comes from the copy vendored in skewguard's demo, under the vendor/ prefix.

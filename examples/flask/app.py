@@ -10,8 +10,8 @@ from pathlib import Path
 from flask import Flask, render_template
 
 from skewguard.build import BuildOptions, build
-from skewguard.demo.releases import ASSETS
 from skewguard.contrib.flask import Skewguard
+from skewguard.demo.releases import ASSETS
 
 HERE = Path(__file__).resolve().parent
 # htmx comes from the copy vendored in skewguard's demo, under the vendor/ prefix.

@@ -18,12 +18,16 @@ from starlette.templating import Jinja2Templates  # noqa: E402
 
 from skewguard import Skewguard  # noqa: E402
 from skewguard.build import BuildOptions, build  # noqa: E402
-from skewguard.demo.releases import ASSETS  # noqa: E402
 from skewguard.contrib.starlette import SkewguardMiddleware, install_templates, routes, static_mount  # noqa: E402
+from skewguard.demo.releases import ASSETS  # noqa: E402
 
 # htmx comes from the copy vendored in skewguard's demo, under the vendor/ prefix.
 build([str(HERE / "static"), f"vendor={ASSETS / 'js'}"], str(HERE / "dist"), BuildOptions())
-sg = Skewguard(static_root=str(HERE / "dist"), secret_key=os.environ.get("SECRET_KEY", "example-only"), vite_hot_file="")
+sg = Skewguard(
+    static_root=str(HERE / "dist"),
+    secret_key=os.environ.get("SECRET_KEY", "example-only"),
+    vite_hot_file="",
+)
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 install_templates(templates, sg)
 
@@ -37,7 +41,12 @@ async def clicked(request: Request) -> HTMLResponse:
 
 
 app = Starlette(
-    routes=[Route("/", home), Route("/clicked", clicked, methods=["POST"]), *routes(sg), static_mount(sg)],
+    routes=[
+        Route("/", home),
+        Route("/clicked", clicked, methods=["POST"]),
+        *routes(sg),
+        static_mount(sg),
+    ],
     middleware=[Middleware(SkewguardMiddleware, guard=sg, endpoints=False)],
 )
 

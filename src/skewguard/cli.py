@@ -13,7 +13,6 @@ import sys
 
 import click
 
-
 _WARNINGS_SHOWN = 20
 
 
@@ -61,25 +60,60 @@ def main(args: list[str] | None = None) -> None:
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True, metavar="SRC...")
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option(
+    "--out", "-o", required=True, type=click.Path(file_okay=False), help="Output directory."
+)
 @click.option("--no-originals", is_flag=True, help="Do not write canonical-name copies.")
 @click.option("--strict", is_flag=True, help="Fail (exit 1) when any reference is missing.")
-@click.option("--no-es-modules", is_flag=True, help="Do not rewrite ES module import/export specifiers.")
-@click.option("--static-url", default="/static/", show_default=True, help="URL prefix that root-absolute references start with.")
+@click.option(
+    "--no-es-modules", is_flag=True, help="Do not rewrite ES module import/export specifiers."
+)
+@click.option(
+    "--static-url",
+    default="/static/",
+    show_default=True,
+    help="URL prefix that root-absolute references start with.",
+)
 @click.option("--hash-length", type=click.IntRange(8, 64), default=12, show_default=True)
-@click.option("--passthrough", metavar="REGEX", help="Names already hashed by a bundler; emitted as they are.")
+@click.option(
+    "--passthrough", metavar="REGEX", help="Names already hashed by a bundler; emitted as they are."
+)
 @click.option("--no-compress", is_flag=True, help="Do not write .gz/.br/.zst siblings.")
 @click.option("--brotli-quality", type=click.IntRange(0, 11), default=9, show_default=True)
 @click.option("--gzip-level", type=click.IntRange(1, 9), default=9, show_default=True)
 @click.option("--zstd-level", type=click.IntRange(1, 22), default=9, show_default=True)
 @click.option("--release-id", help="Release id to record (default: the manifest hash).")
-@click.option("--force", is_flag=True, help="Replace a staticfiles.json that skewguard did not write.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
-              help="Worker processes for hashing and compression (default: one per CPU; 1: none).")
+@click.option(
+    "--force", is_flag=True, help="Replace a staticfiles.json that skewguard did not write."
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Worker processes for hashing and compression (default: one per CPU; 1: none).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def build(sources, out, no_originals, strict, no_es_modules, static_url, hash_length, passthrough,
-          no_compress, brotli_quality, gzip_level, zstd_level, release_id, force, jobs, quiet, as_json) -> None:
+def build(
+    sources,
+    out,
+    no_originals,
+    strict,
+    no_es_modules,
+    static_url,
+    hash_length,
+    passthrough,
+    no_compress,
+    brotli_quality,
+    gzip_level,
+    zstd_level,
+    release_id,
+    force,
+    jobs,
+    quiet,
+    as_json,
+) -> None:
     """Build content-hashed static files from SRC directories into --out.
 
     A SRC may carry a URL prefix: vendor=node_modules/pkg puts its files under vendor/.
@@ -90,12 +124,22 @@ def build(sources, out, no_originals, strict, no_es_modules, static_url, hash_le
     try:
         pattern = re.compile(passthrough) if passthrough else None
     except re.error as exc:
-        raise click.BadParameter(f"not a regular expression: {exc}", param_hint="--passthrough") from None
+        raise click.BadParameter(
+            f"not a regular expression: {exc}", param_hint="--passthrough"
+        ) from None
     options = BuildOptions(
-        hash_length=hash_length, originals=not no_originals, strict=strict, es_modules=not no_es_modules,
-        static_url=static_url if static_url.endswith("/") else static_url + "/", passthrough=pattern,
-        compress=not no_compress, brotli_quality=brotli_quality, gzip_level=gzip_level,
-        zstd_level=zstd_level, release_id=release_id, force=force,
+        hash_length=hash_length,
+        originals=not no_originals,
+        strict=strict,
+        es_modules=not no_es_modules,
+        static_url=static_url if static_url.endswith("/") else static_url + "/",
+        passthrough=pattern,
+        compress=not no_compress,
+        brotli_quality=brotli_quality,
+        gzip_level=gzip_level,
+        zstd_level=zstd_level,
+        release_id=release_id,
+        force=force,
     )
     if jobs is not None:
         options.workers = jobs
@@ -132,7 +176,10 @@ def build(sources, out, no_originals, strict, no_es_modules, static_url, hash_le
     for warning in report.warnings[:_WARNINGS_SHOWN]:
         click.echo(f"warning: {warning}", err=True)
     if len(report.warnings) > _WARNINGS_SHOWN:
-        click.echo(f"warning: ... and {len(report.warnings) - _WARNINGS_SHOWN} more (--json lists them all)", err=True)
+        click.echo(
+            f"warning: ... and {len(report.warnings) - _WARNINGS_SHOWN} more (--json lists them all)",
+            err=True,
+        )
     click.echo(
         f"built {report.files} files ({_human_bytes(report.bytes)}) into {report.out}: "
         f"{report.written} written, {report.passed_through} passed through, "
@@ -144,13 +191,23 @@ def build(sources, out, no_originals, strict, no_es_modules, static_url, hash_le
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--keep", type=click.IntRange(min=1), default=3, show_default=True, help="Newest releases to keep.")
-@click.option("--max-age", default="7d", show_default=True, help="Also keep releases younger than this (90s, 10m, 12h, 7d, 2w).")
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Newest releases to keep.",
+)
+@click.option(
+    "--max-age",
+    default="7d",
+    show_default=True,
+    help="Also keep releases younger than this (90s, 10m, 12h, 7d, 2w).",
+)
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
 def prune(directory, keep, max_age, dry_run) -> None:
     """Delete files that only releases outside the retention window need."""
-    from .build import BuildError, apply_prune, parse_duration, plan_prune
-    from .build import STATE_DIR
+    from .build import STATE_DIR, BuildError, apply_prune, parse_duration, plan_prune
     from .build.lock import exclusive
 
     try:
@@ -191,7 +248,11 @@ def version(directory) -> None:
 
 @cli.command()
 @click.option("--ttl", default="10m", show_default=True, help="Lifetime: 90s, 10m, 12h, 7d.")
-@click.option("--secret-key", envvar="SKEWGUARD_SECRET_KEY", help="Signing key (default: $SKEWGUARD_SECRET_KEY).")
+@click.option(
+    "--secret-key",
+    envvar="SKEWGUARD_SECRET_KEY",
+    help="Signing key (default: $SKEWGUARD_SECRET_KEY).",
+)
 def token(ttl, secret_key) -> None:
     """Print a bearer token for POST /cache/bust, signed with the app's SECRET_KEY."""
     from .build.history import parse_duration
@@ -209,8 +270,18 @@ def token(ttl, secret_key) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workdir", type=click.Path(file_okay=False), help="Where to build the demo's assets (default: a temporary directory).")
-@click.option("--poll", default=3.0, show_default=True, type=click.FloatRange(0), help="Seconds between the client's /version checks.")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False),
+    help="Where to build the demo's assets (default: a temporary directory).",
+)
+@click.option(
+    "--poll",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds between the client's /version checks.",
+)
 def demo(host, port, workdir, poll) -> None:
     """Serve a small app that shows stale-client detection and each policy (open it in two tabs)."""
     from .demo import DemoError, serve
@@ -227,11 +298,23 @@ def release() -> None:
 
 
 def _registry_options(command):
-    command = click.option("--redis-url", envvar="SKEWGUARD_REDIS_URL", help="Redis registry (default: $SKEWGUARD_REDIS_URL).")(command)
-    command = click.option("--static-root", envvar="SKEWGUARD_STATIC_ROOT", type=click.Path(file_okay=False),
-                           help="Build directory whose file registry to use (default: $SKEWGUARD_STATIC_ROOT).")(command)
-    command = click.option("--registry-path", envvar="SKEWGUARD_REGISTRY_PATH", type=click.Path(dir_okay=False),
-                           help="File registry path (default: STATIC_ROOT/.skewguard/registry.json).")(command)
+    command = click.option(
+        "--redis-url",
+        envvar="SKEWGUARD_REDIS_URL",
+        help="Redis registry (default: $SKEWGUARD_REDIS_URL).",
+    )(command)
+    command = click.option(
+        "--static-root",
+        envvar="SKEWGUARD_STATIC_ROOT",
+        type=click.Path(file_okay=False),
+        help="Build directory whose file registry to use (default: $SKEWGUARD_STATIC_ROOT).",
+    )(command)
+    command = click.option(
+        "--registry-path",
+        envvar="SKEWGUARD_REGISTRY_PATH",
+        type=click.Path(dir_okay=False),
+        help="File registry path (default: STATIC_ROOT/.skewguard/registry.json).",
+    )(command)
     return command
 
 
@@ -240,13 +323,22 @@ def _open_registry(redis_url, static_root, registry_path):
     from .settings import Settings, SettingsError
 
     try:
-        settings = Settings.load({"REDIS_URL": redis_url or "", "STATIC_ROOT": static_root or "",
-                                  "REGISTRY_PATH": registry_path or "", "REGISTRY": "" if redis_url else "file"}, environ={})
+        settings = Settings.load(
+            {
+                "REDIS_URL": redis_url or "",
+                "STATIC_ROOT": static_root or "",
+                "REGISTRY_PATH": registry_path or "",
+                "REGISTRY": "" if redis_url else "file",
+            },
+            environ={},
+        )
         registry = open_registry(settings)
     except (SettingsError, RegistryError) as exc:
         raise _Failure(str(exc)) from None
     if registry is None or (not redis_url and not (static_root or registry_path)):
-        raise click.UsageError("say where the registry is: --static-root, --registry-path or --redis-url")
+        raise click.UsageError(
+            "say where the registry is: --static-root, --registry-path or --redis-url"
+        )
     return registry
 
 
@@ -297,14 +389,37 @@ def release_retire(redis_url, static_root, registry_path, version) -> None:
 
 
 @cli.command("nginx-config")
-@click.option("--map", "map_file", type=click.Path(dir_okay=False, exists=True),
-              help='JSON file: {"version_map": {"v1": "127.0.0.1:9001", ...}, "default_version": "v1"}.')
-@click.option("--backend", "backends", multiple=True, metavar="VERSION=HOST:PORT", help="A version and its backend (repeatable).")
+@click.option(
+    "--map",
+    "map_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help='JSON file: {"version_map": {"v1": "127.0.0.1:9001", ...}, "default_version": "v1"}.',
+)
+@click.option(
+    "--backend",
+    "backends",
+    multiple=True,
+    metavar="VERSION=HOST:PORT",
+    help="A version and its backend (repeatable).",
+)
 @click.option("--default", "default_version", help="Version for requests that ask for none.")
 @click.option("--listen", default="127.0.0.1:8080", show_default=True)
-@click.option("--backend-pattern", metavar="HOST:PORT", help="With a registry: each release's backend, e.g. 'app-{version}:8000'.")
+@click.option(
+    "--backend-pattern",
+    metavar="HOST:PORT",
+    help="With a registry: each release's backend, e.g. 'app-{version}:8000'.",
+)
 @_registry_options
-def nginx_config_command(map_file, backends, default_version, listen, backend_pattern, redis_url, static_root, registry_path) -> None:
+def nginx_config_command(
+    map_file,
+    backends,
+    default_version,
+    listen,
+    backend_pattern,
+    redis_url,
+    static_root,
+    registry_path,
+) -> None:
     """Print nginx configuration that routes by X-App-Requested-Version / the app_version cookie.
 
     The version map comes from --map, from --backend options, or from the release registry
@@ -319,7 +434,8 @@ def nginx_config_command(map_file, backends, default_version, listen, backend_pa
 
         try:
             version_map, registry_default = map_from_registry(
-                _open_registry(redis_url, static_root, registry_path).state(), backend_pattern)
+                _open_registry(redis_url, static_root, registry_path).state(), backend_pattern
+            )
         except (RegistryError, RoutingError) as exc:
             raise _Failure(str(exc)) from None
         default_version = default_version or registry_default
@@ -337,7 +453,9 @@ def nginx_config_command(map_file, backends, default_version, listen, backend_pa
             raise click.BadParameter(f"{item!r} is not VERSION=HOST:PORT", param_hint="--backend")
         version_map[version] = backend
     if not version_map or not default_version:
-        raise click.UsageError("give --map, or --backend VERSION=HOST:PORT ... and --default VERSION")
+        raise click.UsageError(
+            "give --map, or --backend VERSION=HOST:PORT ... and --default VERSION"
+        )
     try:
         click.echo(nginx_config(version_map, default_version, listen), nl=False)
     except RoutingError as exc:
@@ -357,7 +475,9 @@ def framework_commands(guard) -> click.Group:
     group.add_command(version)
 
     @group.command("token")
-    @click.option("--ttl", default=600, show_default=True, type=click.IntRange(1), help="Lifetime in seconds.")
+    @click.option(
+        "--ttl", default=600, show_default=True, type=click.IntRange(1), help="Lifetime in seconds."
+    )
     def token(ttl: int) -> None:
         """Print a bust token signed with the app's SECRET_KEY."""
         if not guard.settings.SECRET_KEY:

@@ -22,7 +22,14 @@ from .protocol import Respond, bust_failed, bust_succeeded
 from .settings import Settings
 from .tokens import make_token
 from .version import Component, VersionError, VersionSnapshot, resolve
-from .web.static import ContentHashCache, DiskStatic, StaticEntry, StaticTable, memory_entry, retained_files
+from .web.static import (
+    ContentHashCache,
+    DiskStatic,
+    StaticEntry,
+    StaticTable,
+    memory_entry,
+    retained_files,
+)
 
 logger = logging.getLogger("skewguard")
 
@@ -76,12 +83,18 @@ class Skewguard:
             snapshot = self._state.snapshot
             release_id = snapshot.release["id"] if snapshot.release else snapshot.version
             if not snapshot.dev and snapshot.version != "unknown":
-                self.registry.register(snapshot.version, release_id)  # the first release becomes active
+                self.registry.register(
+                    snapshot.version, release_id
+                )  # the first release becomes active
             self._state = self._load()
-            self._seen_bust = self._state.snapshot.registry.bust if self._state.snapshot.registry else 0
+            self._seen_bust = (
+                self._state.snapshot.registry.bust if self._state.snapshot.registry else 0
+            )
             self.registry.watch(self._registry_changed)
         if self.settings.VERSION_ENDPOINT and not self.settings.SECRET_KEY:
-            logger.warning("skewguard: no SECRET_KEY; POST %s refuses every request", self.settings.BUST_PATH)
+            logger.warning(
+                "skewguard: no SECRET_KEY; POST %s refuses every request", self.settings.BUST_PATH
+            )
 
     # -- version ---------------------------------------------------------------------------------
 
@@ -97,7 +110,9 @@ class Skewguard:
     def version_source(self) -> str:
         return self._state.snapshot.source
 
-    def register_component(self, name: str, paths_or_globs: Iterable[str] | str, base: str | None = None) -> None:
+    def register_component(
+        self, name: str, paths_or_globs: Iterable[str] | str, base: str | None = None
+    ) -> None:
         """Files whose bytes shape the version (templates, config); globs allowed (``**`` too)."""
         patterns = (paths_or_globs,) if isinstance(paths_or_globs, str) else tuple(paths_or_globs)
         self._components = [c for c in self._components if c.name != name]
@@ -125,7 +140,9 @@ class Skewguard:
 
             try:
                 if current.version != "unknown":
-                    self.registry.register(current.version, current.release["id"] if current.release else "")
+                    self.registry.register(
+                        current.version, current.release["id"] if current.release else ""
+                    )
                 state = self.registry.announce_bust()  # every other worker reloads too
                 self._seen_bust = state.bust
                 current = self.reload()
@@ -158,10 +175,14 @@ class Skewguard:
                 self.reload()
                 return
             except VersionError as exc:
-                logger.error("skewguard: fleet bust failed here, still serving %s: %s", self.version, exc)
+                logger.error(
+                    "skewguard: fleet bust failed here, still serving %s: %s", self.version, exc
+                )
         with self._reload_lock:
             current = self._state
-            self._state = dataclasses.replace(current, snapshot=dataclasses.replace(current.snapshot, registry=state))
+            self._state = dataclasses.replace(
+                current, snapshot=dataclasses.replace(current.snapshot, registry=state)
+            )
 
     def make_token(self, ttl_seconds: int = 600) -> str:
         """A bust token signed with SECRET_KEY (what ``skewguard token`` prints)."""
@@ -179,7 +200,9 @@ class Skewguard:
         if settings.SERVE_STATIC and settings.STATIC_ROOT:
             if snapshot.manifest is not None:
                 retained = retained_files(settings.STATIC_ROOT)
-                static = StaticTable.from_build(settings.STATIC_ROOT, snapshot.manifest, retained, extra)
+                static = StaticTable.from_build(
+                    settings.STATIC_ROOT, snapshot.manifest, retained, extra
+                )
             elif settings.DEBUG or snapshot.dev:
                 static = DiskStatic([*settings.STATIC_DIRS, settings.STATIC_ROOT], extra)
         from .client import client_code, client_name
@@ -203,7 +226,9 @@ class Skewguard:
         config = state.client_config
         if self._client_options is not None and context is not None:
             config = {**config, **(self._client_options(context) or {})}
-        return bootstrap_tag(config, self.settings.STATIC_URL, self.settings.CLIENT_INLINE, self._nonce(context))
+        return bootstrap_tag(
+            config, self.settings.STATIC_URL, self.settings.CLIENT_INLINE, self._nonce(context)
+        )
 
     def _nonce(self, context: RequestContext) -> str | None:
         if context is None:
@@ -229,8 +254,12 @@ class Skewguard:
             if hashed is not None:
                 return self.settings.STATIC_URL + hashed
             if self.settings.STRICT:
-                raise UnknownStaticPath(f"{path!r} is not in the manifest {self.settings.manifest_file}")
-            logger.warning("skewguard: static(%r): not in the manifest; using the canonical URL", path)
+                raise UnknownStaticPath(
+                    f"{path!r} is not in the manifest {self.settings.manifest_file}"
+                )
+            logger.warning(
+                "skewguard: static(%r): not in the manifest; using the canonical URL", path
+            )
         return self.settings.STATIC_URL + path
 
     def static_url(self, path: str) -> str:

@@ -55,7 +55,11 @@ class Manifest:
         # Every key in sorted order as it is inserted (cheaper than sort_keys on 10,000 entries).
         document: dict[str, object] = {
             "files": {
-                name: {"encodings": list(info.encodings), "integrity": info.integrity, "size": info.size}
+                name: {
+                    "encodings": list(info.encodings),
+                    "integrity": info.integrity,
+                    "size": info.size,
+                }
                 for name, info in sorted(self.files.items())
             },
             "hash": self.hash,
@@ -89,7 +93,9 @@ class Manifest:
         except (ValueError, UnicodeDecodeError) as exc:
             raise ManifestError(f"{origin} is not valid JSON ({exc})") from None
         if not isinstance(document, dict):
-            raise ManifestError(f"{origin} is not a staticfiles manifest (top level is not an object)")
+            raise ManifestError(
+                f"{origin} is not a staticfiles manifest (top level is not an object)"
+            )
         if document.get("version") not in _READABLE_VERSIONS:
             raise ManifestError(
                 f"{origin} is not a staticfiles manifest (version {document.get('version')!r}, "
@@ -115,7 +121,9 @@ class Manifest:
                     encodings=tuple(str(e) for e in info.get("encodings", ())),
                 )
             except (KeyError, TypeError, ValueError):
-                raise ManifestError(f"{origin} has an invalid entry for {name!r} in 'files'") from None
+                raise ManifestError(
+                    f"{origin} has an invalid entry for {name!r} in 'files'"
+                ) from None
         release = None
         raw_release = document.get("release")
         if raw_release is not None:

@@ -74,7 +74,9 @@ def is_held(request: RequestFacts, client_version: str) -> bool:
     return any(part.strip().startswith(name) for part in cookies.split(";"))
 
 
-def decide(request: RequestFacts, snapshot: VersionSnapshot, settings: Settings) -> Respond | Proceed | None:
+def decide(
+    request: RequestFacts, snapshot: VersionSnapshot, settings: Settings
+) -> Respond | Proceed | None:
     """What a request from a page at another version gets.
 
     Where the client stands (``releases.classify``): at this server's or the fleet's active
@@ -107,16 +109,23 @@ def decide(request: RequestFacts, snapshot: VersionSnapshot, settings: Settings)
         else:
             force = not held or settings.RETIRED_FORCES_RELOAD
         if force:
-            location = safe_path(request.path) + ("?" + safe_query(request.query) if request.query else "")
+            location = safe_path(request.path) + (
+                "?" + safe_query(request.query) if request.query else ""
+            )
             return Respond(
                 409,
-                (("X-Inertia-Location", location), ("X-Inertia-Version", snapshot.version),
-                 *version_headers(snapshot, settings)),
+                (
+                    ("X-Inertia-Location", location),
+                    ("X-Inertia-Version", snapshot.version),
+                    *version_headers(snapshot, settings),
+                ),
             )
     return Proceed(STALE)
 
 
-def decide_inertia(request: RequestFacts, snapshot: VersionSnapshot, settings: Settings) -> Respond | None:
+def decide_inertia(
+    request: RequestFacts, snapshot: VersionSnapshot, settings: Settings
+) -> Respond | None:
     """The 409 of ``decide`` alone (None when the request goes through)."""
     decision = decide(request, snapshot, settings)
     return decision if isinstance(decision, Respond) else None
@@ -140,7 +149,9 @@ def safe_query(query: str) -> str:
 
 def route(path: str, settings: Settings) -> str:
     """Which part of skewguard answers a (decoded) path: "version", "bust", "client", "static", "app"."""
-    if path.startswith(settings.STATIC_URL) and path.startswith(CLIENT_PREFIX, len(settings.STATIC_URL)):
+    if path.startswith(settings.STATIC_URL) and path.startswith(
+        CLIENT_PREFIX, len(settings.STATIC_URL)
+    ):
         return "client"
     if settings.VERSION_ENDPOINT:
         if path == settings.VERSION_PATH:
@@ -152,36 +163,63 @@ def route(path: str, settings: Settings) -> str:
     return "app"
 
 
-def version_endpoint(request: RequestFacts, snapshot: VersionSnapshot, settings: Settings) -> Respond:
+def version_endpoint(
+    request: RequestFacts, snapshot: VersionSnapshot, settings: Settings
+) -> Respond:
     if request.method not in ("GET", "HEAD"):
         return json_response(405, {"error": "method not allowed"}, (("Allow", "GET, HEAD"),))
-    response = json_response(200, snapshot.as_json(), (("Cache-Control", "no-store"), *version_headers(snapshot, settings)))
-    return Respond(response.status, response.headers, b"" if request.method == "HEAD" else response.body)
+    response = json_response(
+        200,
+        snapshot.as_json(),
+        (("Cache-Control", "no-store"), *version_headers(snapshot, settings)),
+    )
+    return Respond(
+        response.status, response.headers, b"" if request.method == "HEAD" else response.body
+    )
 
 
 _UNAUTHORIZED_BODY = {"error": "a valid bearer token is required (skewguard token --ttl 10m)"}
 
 
-def authorize_bust(request: RequestFacts, settings: Settings, now: float | None = None) -> Respond | None:
+def authorize_bust(
+    request: RequestFacts, settings: Settings, now: float | None = None
+) -> Respond | None:
     """None when the bust may proceed; otherwise the refusal (405, 401)."""
     if request.method != "POST":
         return json_response(405, {"error": "method not allowed"}, (("Allow", "POST"),))
     token = bearer_token(request.headers.get("authorization"))
-    if not settings.SECRET_KEY or token is None or not verify_token(settings.SECRET_KEY, token, now=now):
+    if (
+        not settings.SECRET_KEY
+        or token is None
+        or not verify_token(settings.SECRET_KEY, token, now=now)
+    ):
         # The same answer for missing, malformed, wrongly signed and expired tokens.
-        return json_response(401, _UNAUTHORIZED_BODY, (("WWW-Authenticate", 'Bearer realm="skewguard"'),))
+        return json_response(
+            401, _UNAUTHORIZED_BODY, (("WWW-Authenticate", 'Bearer realm="skewguard"'),)
+        )
     return None
 
 
-def bust_succeeded(previous: VersionSnapshot, current: VersionSnapshot, settings: Settings) -> Respond:
-    body = {"status": "ok", "version": current.version, "previous": previous.version, "source": current.source}
-    return json_response(200, body, (("Cache-Control", "no-store"), *version_headers(current, settings)))
+def bust_succeeded(
+    previous: VersionSnapshot, current: VersionSnapshot, settings: Settings
+) -> Respond:
+    body = {
+        "status": "ok",
+        "version": current.version,
+        "previous": previous.version,
+        "source": current.source,
+    }
+    return json_response(
+        200, body, (("Cache-Control", "no-store"), *version_headers(current, settings))
+    )
 
 
 def bust_failed(current: VersionSnapshot, error: str, settings: Settings) -> Respond:
     """The reload failed (corrupt manifest, say): the old snapshot stays; say so without a 500."""
     body = {"status": "error", "error": error, "version": current.version}
-    return json_response(422, body, (("Cache-Control", "no-store"), *version_headers(current, settings)))
+    return json_response(
+        422, body, (("Cache-Control", "no-store"), *version_headers(current, settings))
+    )
 
 
 def json_response(status: int, body: object, headers: tuple[tuple[str, str], ...] = ()) -> Respond:

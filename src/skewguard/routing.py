@@ -36,7 +36,9 @@ class RouteDecision:
 def validate_map(version_map: Mapping[str, str], default_version: str) -> None:
     for version, backend in version_map.items():
         if not VERSION_VALUE.match(version):
-            raise RoutingError(f"version {version!r} must be 1-64 characters of letters, digits and . _ -")
+            raise RoutingError(
+                f"version {version!r} must be 1-64 characters of letters, digits and . _ -"
+            )
         if not isinstance(backend, str) or not backend:
             raise RoutingError(f"backend of {version!r} must be a non-empty string")
     if default_version not in version_map:
@@ -53,8 +55,12 @@ def cookie_value(cookie_header: str | None, name: str = COOKIE) -> str | None:
     return None
 
 
-def decide_route(requested_header: str | None, cookie_header: str | None,
-                 version_map: Mapping[str, str], default_version: str) -> RouteDecision:
+def decide_route(
+    requested_header: str | None,
+    cookie_header: str | None,
+    version_map: Mapping[str, str],
+    default_version: str,
+) -> RouteDecision:
     requested = requested_header if requested_header else cookie_value(cookie_header)
     if not requested:
         return RouteDecision(version_map[default_version])
@@ -62,7 +68,11 @@ def decide_route(requested_header: str | None, cookie_header: str | None,
         # Never echoed: a hostile value reaches neither a header nor a body.
         return RouteDecision(None, 400, json.dumps({"error": "invalid requested version"}).encode())
     if requested not in version_map:
-        body = {"error": "unknown version", "requested": requested, "available": sorted(version_map)}
+        body = {
+            "error": "unknown version",
+            "requested": requested,
+            "available": sorted(version_map),
+        }
         return RouteDecision(None, 409, json.dumps(body, separators=(",", ":")).encode())
     return RouteDecision(version_map[requested])
 
@@ -94,16 +104,30 @@ class VersionRouter:
                     cookies = value.decode("latin-1")
             decision = router.decide(requested, cookies)
             if decision.target is None:
-                await send({"type": "http.response.start", "status": decision.status,
-                            "headers": [(b"content-type", JSON.encode()), (b"content-length", str(len(decision.body)).encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": decision.status,
+                        "headers": [
+                            (b"content-type", JSON.encode()),
+                            (b"content-length", str(len(decision.body)).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": decision.body})
                 return
-            scope = {**scope, "state": {**scope.get("state", {}), "backend_target": decision.target}}
+            scope = {
+                **scope,
+                "state": {**scope.get("state", {}), "backend_target": decision.target},
+            }
             target = decision.target.encode()
 
             async def send_with_target(message):
                 if message["type"] == "http.response.start":
-                    message = {**message, "headers": [*message.get("headers", ()), (b"x-backend-target", target)]}
+                    message = {
+                        **message,
+                        "headers": [*message.get("headers", ()), (b"x-backend-target", target)],
+                    }
                 await send(message)
 
             await app(scope, receive, send_with_target)
@@ -114,16 +138,24 @@ class VersionRouter:
         router = self
 
         def middleware(environ, start_response):
-            decision = router.decide(environ.get("HTTP_X_APP_REQUESTED_VERSION"), environ.get("HTTP_COOKIE"))
+            decision = router.decide(
+                environ.get("HTTP_X_APP_REQUESTED_VERSION"), environ.get("HTTP_COOKIE")
+            )
             if decision.target is None:
                 status = "400 Bad Request" if decision.status == 400 else "409 Conflict"
-                start_response(status, [("Content-Type", JSON), ("Content-Length", str(len(decision.body)))])
+                start_response(
+                    status, [("Content-Type", JSON), ("Content-Length", str(len(decision.body)))]
+                )
                 return [decision.body]
             environ["skewguard.backend_target"] = decision.target
 
             def start_with_target(status, headers, exc_info=None):
                 headers = [*headers, ("x-backend-target", decision.target)]
-                return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+                return (
+                    start_response(status, headers, exc_info)
+                    if exc_info
+                    else start_response(status, headers)
+                )
 
             return app(environ, start_with_target)
 
@@ -134,22 +166,34 @@ def map_from_registry(state, backend_pattern: str) -> tuple[dict[str, str], str]
     """A version map from the release registry: every release not retired, each at
     ``backend_pattern.format(version=...)``; the active release is the default."""
     if "{version}" not in backend_pattern:
-        raise RoutingError("the backend pattern must contain {version} (for example app-{version}:8000)")
-    version_map = {r.version: backend_pattern.format(version=r.version) for r in state.releases if r.state != "retired"}
+        raise RoutingError(
+            "the backend pattern must contain {version} (for example app-{version}:8000)"
+        )
+    version_map = {
+        r.version: backend_pattern.format(version=r.version)
+        for r in state.releases
+        if r.state != "retired"
+    }
     active = state.active
     if active is None:
-        raise RoutingError("the registry has no active release (skewguard release activate VERSION)")
+        raise RoutingError(
+            "the registry has no active release (skewguard release activate VERSION)"
+        )
     return version_map, active.version
 
 
-def nginx_config(version_map: Mapping[str, str], default_version: str, listen: str = "127.0.0.1:8080") -> str:
+def nginx_config(
+    version_map: Mapping[str, str], default_version: str, listen: str = "127.0.0.1:8080"
+) -> str:
     """nginx configuration for the ``http`` context: the same routing at request time.
 
     Backends are ``host:port`` addresses (one upstream per version)."""
     validate_map(version_map, default_version)
     for version, backend in version_map.items():
         if not _BACKEND.match(backend):
-            raise RoutingError(f"backend {backend!r} of {version!r} must be host:port or unix:/path")
+            raise RoutingError(
+                f"backend {backend!r} of {version!r} must be host:port or unix:/path"
+            )
     upstream = {version: "sg_" + re.sub(r"[^A-Za-z0-9_]", "_", version) for version in version_map}
     available = json.dumps(sorted(version_map), separators=(",", ":"))
     lines = [
@@ -166,7 +210,10 @@ def nginx_config(version_map: Mapping[str, str], default_version: str, listen: s
         '    "~[^A-Za-z0-9._-]"      "invalid";',
         '    "~^.{65,}$"             "invalid";',
         "}",
-        *(f"upstream {upstream[version]} {{ server {backend}; }}" for version, backend in version_map.items()),
+        *(
+            f"upstream {upstream[version]} {{ server {backend}; }}"
+            for version, backend in version_map.items()
+        ),
         "server {",
         f"    listen {listen};",
         "    location / {",

@@ -52,7 +52,9 @@ class Settings:
     RETIRED_FORCES_RELOAD: bool = False  # a retired client reloads even while a guard holds it
 
     @classmethod
-    def load(cls, overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    def load(
+        cls, overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
         overrides = dict(overrides or {})
         environ = os.environ if environ is None else environ
         known = {f.name: f for f in fields(cls)}
@@ -66,7 +68,9 @@ class Settings:
             env_name = f"SKEWGUARD_{name}"
             if name not in values and env_name in environ:
                 values[name] = environ[env_name]
-        converted = {name: _convert(name, known[name].type, value) for name, value in values.items()}
+        converted = {
+            name: _convert(name, known[name].type, value) for name, value in values.items()
+        }
         settings = cls(**converted)
         settings.validate()
         return settings
@@ -87,7 +91,9 @@ class Settings:
         if self.REGISTRY not in ("", "file", "redis"):
             raise SettingsError(f"REGISTRY must be '', 'file' or 'redis', got {self.REGISTRY!r}")
         if self.REDIS_URL and not self.REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {self.REDIS_URL!r}")
+            raise SettingsError(
+                f"REDIS_URL must start with redis://, rediss:// or unix://, got {self.REDIS_URL!r}"
+            )
         if not self.STATIC_URL.endswith("/"):
             raise SettingsError(f"STATIC_URL must end with '/', got {self.STATIC_URL!r}")
 
@@ -125,7 +131,7 @@ SETTING_DOCS = {
     "REDIS_PREFIX": "Prefix of skewguard's key and channel in Redis.",
     "REGISTRY_PATH": "Where the file registry lives; default `STATIC_ROOT/.skewguard/registry.json`.",
     "RETIRED_FORCES_RELOAD": "A client at a retired release gets the 409 even while a guard holds its page (default: the hold wins, the page reloads when released).",
-    "CSP_NONCE_KEY": "Key of the CSP nonce in the ASGI scope, `scope[\"state\"]` or the WSGI environ.",
+    "CSP_NONCE_KEY": 'Key of the CSP nonce in the ASGI scope, `scope["state"]` or the WSGI environ.',
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -20,10 +20,16 @@ _TOKEN = re.compile(r"^v1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$")
 def _mac(secret_key: str, purpose: str, expiry: int) -> str:
     key = hashlib.sha256(b"skewguard-token-key\0" + secret_key.encode()).digest()
     message = f"skewguard|v1|{purpose}|{expiry}".encode()
-    return base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest()).rstrip(b"=").decode()
+    return (
+        base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest())
+        .rstrip(b"=")
+        .decode()
+    )
 
 
-def make_token(secret_key: str, ttl_seconds: int, purpose: str = BUST_PURPOSE, now: float | None = None) -> str:
+def make_token(
+    secret_key: str, ttl_seconds: int, purpose: str = BUST_PURPOSE, now: float | None = None
+) -> str:
     if not secret_key:
         raise ValueError("SECRET_KEY is empty: cannot sign a token")
     if ttl_seconds <= 0:
@@ -32,7 +38,9 @@ def make_token(secret_key: str, ttl_seconds: int, purpose: str = BUST_PURPOSE, n
     return f"v1.{expiry}.{_mac(secret_key, purpose, expiry)}"
 
 
-def verify_token(secret_key: str, token: str, purpose: str = BUST_PURPOSE, now: float | None = None) -> bool:
+def verify_token(
+    secret_key: str, token: str, purpose: str = BUST_PURPOSE, now: float | None = None
+) -> bool:
     """True only for a well-formed, unexpired token signed with ``secret_key`` for ``purpose``."""
     if not secret_key or not token or len(token) > 80:
         return False

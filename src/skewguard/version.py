@@ -66,7 +66,9 @@ class VersionSnapshot:
             "components": {c.name: c.files for c in self.components},
             "release": dict(self.release) if self.release else None,
             "dev": self.dev,
-            "active": self.registry.active.version if self.registry is not None and self.registry.active else None,
+            "active": self.registry.active.version
+            if self.registry is not None and self.registry.active
+            else None,
         }
 
 
@@ -102,7 +104,13 @@ def resolve(settings: Settings, components: Sequence[Component] = ()) -> Version
     else:
         version, source = UNKNOWN, "unknown"
     return VersionSnapshot(
-        version, source, dev=settings.DEBUG, manifest=manifest, components=digests, release=release, problems=problems
+        version,
+        source,
+        dev=settings.DEBUG,
+        manifest=manifest,
+        components=digests,
+        release=release,
+        problems=problems,
     )
 
 
@@ -142,7 +150,10 @@ def vite_manifest_version(raw: bytes) -> str | None:
         return None
     if not isinstance(document, dict) or not document:
         return None
-    if not all(isinstance(chunk, dict) and isinstance(chunk.get("file"), str) for chunk in document.values()):
+    if not all(
+        isinstance(chunk, dict) and isinstance(chunk.get("file"), str)
+        for chunk in document.values()
+    ):
         return None
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]

@@ -20,26 +20,52 @@ from ..processes import WSGI_RUNNER, free_port, stop, wait_for_http
 
 FIXTURE = ROOT / "tests" / "fixtures" / "browser"
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
 ]
+
+
 @pytest.fixture(scope="session")
 def front_end(tmp_path_factory) -> Path:
     """Static sources of the test site: htmx 4 and 2 from npm, and the Inertia app built by Vite."""
     npm = require_tool("npm")
-    if not (FIXTURE / "node_modules" / ".package-lock.json").exists() or \
-            (FIXTURE / "node_modules" / ".package-lock.json").stat().st_mtime < (FIXTURE / "package-lock.json").stat().st_mtime:
+    if (
+        not (FIXTURE / "node_modules" / ".package-lock.json").exists()
+        or (FIXTURE / "node_modules" / ".package-lock.json").stat().st_mtime
+        < (FIXTURE / "package-lock.json").stat().st_mtime
+    ):
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=FIXTURE, check=True, timeout=600)
     root = tmp_path_factory.mktemp("front-end")
     vite_out = root / "inertia"
-    subprocess.run([str(FIXTURE / "node_modules" / ".bin" / "vite"), "build", "--outDir", str(vite_out), "--logLevel", "warn"],
-                   cwd=FIXTURE, check=True, timeout=300)
+    subprocess.run(
+        [
+            str(FIXTURE / "node_modules" / ".bin" / "vite"),
+            "build",
+            "--outDir",
+            str(vite_out),
+            "--logLevel",
+            "warn",
+        ],
+        cwd=FIXTURE,
+        check=True,
+        timeout=300,
+    )
     static = root / "static"
     (static / "js").mkdir(parents=True)
     (static / "css").mkdir()
-    shutil.copy(FIXTURE / "node_modules" / "htmx.org" / "dist" / "htmx.min.js", static / "js" / "htmx4.min.js")
-    shutil.copy(FIXTURE / "node_modules" / "htmx2" / "dist" / "htmx.min.js", static / "js" / "htmx2.min.js")
+    shutil.copy(
+        FIXTURE / "node_modules" / "htmx.org" / "dist" / "htmx.min.js",
+        static / "js" / "htmx4.min.js",
+    )
+    shutil.copy(
+        FIXTURE / "node_modules" / "htmx2" / "dist" / "htmx.min.js", static / "js" / "htmx2.min.js"
+    )
     return root
 
 
@@ -49,7 +75,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
+        instance = playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_FLAGS, headless=True
+        )
         yield instance
         instance.close()
 
@@ -75,19 +103,43 @@ class Site:
         self._build()
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "TEST_APP_KIND": kind, "SKEWGUARD_STATIC_ROOT": str(self.out),
-               "SKEWGUARD_SECRET_KEY": "s3cret", "SKEWGUARD_VITE_HOT_FILE": "", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "TEST_APP_KIND": kind,
+            "SKEWGUARD_STATIC_ROOT": str(self.out),
+            "SKEWGUARD_SECRET_KEY": "s3cret",
+            "SKEWGUARD_VITE_HOT_FILE": "",
+            "PYTHONPATH": str(ROOT),
+        }
         if kind in ("asgi", "flip"):
-            command = [sys.executable, "-m", "uvicorn", "tests.browser.site:app", "--port", str(self.port),
-                       "--host", "127.0.0.1", "--log-level", "warning"]
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tests.browser.site:app",
+                "--port",
+                str(self.port),
+                "--host",
+                "127.0.0.1",
+                "--log-level",
+                "warning",
+            ]
         else:
-            command = [sys.executable, "-c", WSGI_RUNNER.format(root=str(ROOT), port=self.port, module="tests.browser.site")]
-        self.proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            command = [
+                sys.executable,
+                "-c",
+                WSGI_RUNNER.format(root=str(ROOT), port=self.port, module="tests.browser.site"),
+            ]
+        self.proc = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         wait_for_http(self.base + "/version", self.proc, "site")
 
     def _write_sources(self) -> None:
         accent = ["#3b6cf6", "#e4572e", "#17a398", "#f3a712"][self.deploys % 4]
-        (self.src / "css" / "site.css").write_text(f"body {{ font-family: sans-serif; }} h1 {{ color: {accent}; }}\n/* deploy {self.deploys} */\n")
+        (self.src / "css" / "site.css").write_text(
+            f"body {{ font-family: sans-serif; }} h1 {{ color: {accent}; }}\n/* deploy {self.deploys} */\n"
+        )
         (self.src / "js" / "lazy.js").write_text(f"export const value = 'lazy {self.deploys}';\n")
 
     def _build(self) -> None:
@@ -105,7 +157,10 @@ class Site:
         self._build()
         if prune_old:
             os.unlink(self.out / old_manifest["paths"][prune_old])
-        response = httpx.post(self.base + "/cache/bust", headers={"Authorization": "Bearer " + make_token("s3cret", 60)})
+        response = httpx.post(
+            self.base + "/cache/bust",
+            headers={"Authorization": "Bearer " + make_token("s3cret", 60)},
+        )
         assert response.status_code == 200, response.text
         return response.json()["version"]
 

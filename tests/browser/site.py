@@ -21,7 +21,11 @@ LIKES = {"n": 0}
 
 
 def client_options(context) -> dict:
-    query = context.get("query_string", b"").decode() if "query_string" in context else context.get("QUERY_STRING", "")
+    query = (
+        context.get("query_string", b"").decode()
+        if "query_string" in context
+        else context.get("QUERY_STRING", "")
+    )
     params = parse_qs(query)
     options = {}
     if "policy" in params:
@@ -85,7 +89,9 @@ CALL_PANEL = """
 """
 
 
-def handle(method: str, path: str, query: str, headers: dict, body: bytes) -> tuple[int, list, bytes]:
+def handle(
+    method: str, path: str, query: str, headers: dict, body: bytes
+) -> tuple[int, list, bytes]:
     qs = "?" + query if query else ""
     if path == "/__log":
         with LOG_LOCK:
@@ -95,33 +101,63 @@ def handle(method: str, path: str, query: str, headers: dict, body: bytes) -> tu
         script = guard.static("js/htmx4.min.js" if version == "4" else "js/htmx2.min.js")
         boost = 'hx-boost:inherited="true"' if version == "4" else 'hx-boost="true"'
         title = "Next" if path == "/htmx/next" else "Home"
-        return page(title, f"""
+        return page(
+            title,
+            f"""
             <h1 id="title">{title}</h1>
             <a id="next" href="/htmx/next{escape(qs)}">Next</a> <a id="home" href="/htmx{escape(qs)}">Home</a>
             <button id="load" hx-get="/fragment" hx-target="#out">Load</button><div id="out"></div>""",
-            head=f"<script src='{script}'></script>", body_attrs=boost)
+            head=f"<script src='{script}'></script>",
+            body_attrs=boost,
+        )
     if path == "/fragment":
-        return 200, [("Content-Type", "text/html; charset=utf-8")], f"<p id='fragment'>fragment {guard.version}</p>".encode()
+        return (
+            200,
+            [("Content-Type", "text/html; charset=utf-8")],
+            f"<p id='fragment'>fragment {guard.version}</p>".encode(),
+        )
     if path in ("/inertia", "/inertia/other", "/inertia/like"):
         if path == "/inertia/like" and method == "POST":
             LIKES["n"] += 1
             return 303, [("Location", "/inertia" + qs)], b""
         component = "Other" if path == "/inertia/other" else "Home"
-        page_object = {"component": component, "props": {"likes": LIKES["n"]}, "url": path + qs, "version": guard.version}
+        page_object = {
+            "component": component,
+            "props": {"likes": LIKES["n"]},
+            "url": path + qs,
+            "version": guard.version,
+        }
         if headers.get("x-inertia") == "true":
-            return 200, [("Content-Type", "application/json"), ("X-Inertia", "true"), ("Vary", "X-Inertia")], json.dumps(page_object).encode()
+            return (
+                200,
+                [
+                    ("Content-Type", "application/json"),
+                    ("X-Inertia", "true"),
+                    ("Vary", "X-Inertia"),
+                ],
+                json.dumps(page_object).encode(),
+            )
         data = escape(json.dumps(page_object), quote=True)
-        return page("Inertia", f"{CALL_PANEL}<div id='app' data-page=\"{data}\"></div>",
-                    head=f"<script type='module' src='{guard.static('inertia/assets/' + INERTIA_ENTRY)}'></script>")
+        return page(
+            "Inertia",
+            f"{CALL_PANEL}<div id='app' data-page=\"{data}\"></div>",
+            head=f"<script type='module' src='{guard.static('inertia/assets/' + INERTIA_ENTRY)}'></script>",
+        )
     if path == "/form":
         if method == "POST":
             return 303, [("Location", "/form" + qs)], b""
-        return page("Form", """
+        return page(
+            "Form",
+            """
             <form id="form" method="post" data-skewguard-protect>
               <textarea id="message" name="message"></textarea><button id="save" type="submit">Save</button>
-            </form>""")
+            </form>""",
+        )
     if path == "/media":
-        return page("Media", CALL_PANEL + """
+        return page(
+            "Media",
+            CALL_PANEL
+            + """
             <video id="clip" muted playsinline loop width="160" height="120"></video>
             <script>
               window.playClip = () => {
@@ -132,12 +168,16 @@ def handle(method: str, path: str, query: str, headers: dict, body: bytes) -> tu
               };
               window.pauseClip = () => document.getElementById("clip").pause();
             </script>
-            <a id="next" href="/media/next">Next</a>""")
+            <a id="next" href="/media/next">Next</a>""",
+        )
     if path == "/media/next":
         return page("Media next", "<h1 id='title'>Next</h1>")
     if path == "/lazy":
-        return page("Lazy", f"""
-            <button id="lazy" type="button" onclick="import('{guard.static('js/lazy.js')}').then(m => window.__lazy = m.value)">Load chunk</button>""")
+        return page(
+            "Lazy",
+            f"""
+            <button id="lazy" type="button" onclick="import('{guard.static("js/lazy.js")}').then(m => window.__lazy = m.value)">Load chunk</button>""",
+        )
     return 404, [("Content-Type", "text/plain")], b"not found"
 
 
@@ -152,16 +192,24 @@ def _inertia_entry() -> str:
 INERTIA_ENTRY = _inertia_entry()
 
 
-def record(method: str, path: str, headers: dict, status: int, response_headers: list, query: str = "") -> None:
+def record(
+    method: str, path: str, headers: dict, status: int, response_headers: list, query: str = ""
+) -> None:
     if path.startswith("/static/") or path == "/__log":
         return
     with LOG_LOCK:
-        LOG.append({
-            "method": method, "path": path, "query": query, "status": status,
-            "hold_header": headers.get("x-skewguard-hold"), "cookie": headers.get("cookie", ""),
-            "inertia_version": headers.get("x-inertia-version"),
-            "stale": dict((k.lower(), v) for k, v in response_headers).get("x-app-stale"),
-        })
+        LOG.append(
+            {
+                "method": method,
+                "path": path,
+                "query": query,
+                "status": status,
+                "hold_header": headers.get("x-skewguard-hold"),
+                "cookie": headers.get("cookie", ""),
+                "inertia_version": headers.get("x-inertia-version"),
+                "stale": dict((k.lower(), v) for k, v in response_headers).get("x-app-stale"),
+            }
+        )
 
 
 # -- ASGI ----------------------------------------------------------------------------------------
@@ -177,14 +225,22 @@ async def asgi_app(scope, receive, send):
         if not message.get("more_body"):
             break
     headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
-    status, response_headers, content = handle(scope["method"], scope["path"], scope["query_string"].decode(), headers, body)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(k.lower().encode(), v.encode()) for k, v in response_headers]})
+    status, response_headers, content = handle(
+        scope["method"], scope["path"], scope["query_string"].decode(), headers, body
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in response_headers],
+        }
+    )
     await send({"type": "http.response.body", "body": content})
 
 
 def logging_asgi(app):
     """Outermost: sees what the browser sent and what it finally got (409s included)."""
+
     async def wrapped(scope, receive, send):
         if scope["type"] != "http":
             return await app(scope, receive, send)
@@ -192,12 +248,18 @@ def logging_asgi(app):
 
         async def logging_send(message):
             if message["type"] == "http.response.start":
-                record(scope["method"], scope["path"], headers, message["status"],
-                       [(k.decode(), v.decode("latin-1")) for k, v in message.get("headers", [])],
-                       scope["query_string"].decode())
+                record(
+                    scope["method"],
+                    scope["path"],
+                    headers,
+                    message["status"],
+                    [(k.decode(), v.decode("latin-1")) for k, v in message.get("headers", [])],
+                    scope["query_string"].decode(),
+                )
             await send(message)
 
         await app(scope, receive, logging_send)
+
     return wrapped
 
 
@@ -207,25 +269,48 @@ def logging_asgi(app):
 def wsgi_app(environ, start_response):
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
-    headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
-    status, response_headers, content = handle(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"),
-                                               environ.get("QUERY_STRING", ""), headers, body)
+    headers = {
+        k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+    }
+    status, response_headers, content = handle(
+        environ["REQUEST_METHOD"],
+        environ.get("PATH_INFO", "/"),
+        environ.get("QUERY_STRING", ""),
+        headers,
+        body,
+    )
     from http import HTTPStatus
 
-    start_response(f"{status} {HTTPStatus(status).phrase}", response_headers + [("Content-Length", str(len(content)))])
+    start_response(
+        f"{status} {HTTPStatus(status).phrase}",
+        response_headers + [("Content-Length", str(len(content)))],
+    )
     return [content]
 
 
 def logging_wsgi(app):
     def wrapped(environ, start_response):
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        headers = {
+            k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+        }
 
         def logging_start(status, response_headers, exc_info=None):
-            record(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), headers, int(status.split()[0]),
-                   response_headers, environ.get("QUERY_STRING", ""))
-            return start_response(status, response_headers, exc_info) if exc_info else start_response(status, response_headers)
+            record(
+                environ["REQUEST_METHOD"],
+                environ.get("PATH_INFO", "/"),
+                headers,
+                int(status.split()[0]),
+                response_headers,
+                environ.get("QUERY_STRING", ""),
+            )
+            return (
+                start_response(status, response_headers, exc_info)
+                if exc_info
+                else start_response(status, response_headers)
+            )
 
         return app(environ, logging_start)
+
     return wrapped
 
 
@@ -233,14 +318,22 @@ def logging_wsgi(app):
 
 
 def flipping_asgi():
-    guards = [Skewguard(app_version=v, manifest_required=False, static_root=os.environ["SKEWGUARD_STATIC_ROOT"],
-                        client_options=client_options) for v in ("flipA", "flipB")]
+    guards = [
+        Skewguard(
+            app_version=v,
+            manifest_required=False,
+            static_root=os.environ["SKEWGUARD_STATIC_ROOT"],
+            client_options=client_options,
+        )
+        for v in ("flipA", "flipB")
+    ]
     apps = [g.asgi(asgi_app) for g in guards]
     counter = {"n": 0}
 
     async def app(scope, receive, send):
         counter["n"] += 1
         await apps[counter["n"] % 2](scope, receive, send)
+
     return app
 
 

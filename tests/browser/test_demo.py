@@ -21,8 +21,21 @@ SHOTS = Path(__file__).resolve().parent.parent.parent / "test-results"
 def demo(tmp_path):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "skewguard", "demo", "--port", str(port), "--workdir", str(tmp_path), "--poll", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "skewguard",
+            "demo",
+            "--port",
+            str(port),
+            "--workdir",
+            str(tmp_path),
+            "--poll",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     wait_for_http(base + "/version", proc, "skewguard demo", timeout=60)
@@ -57,7 +70,10 @@ def test_deploy_idle_tab_converges_playing_tab_waits_with_a_banner(demo, context
         new = httpx.get(demo + "/version").json()["version"]
         time.sleep(0.1)
     assert new != old
-    idle.wait_for_function(f"(document.getElementById('rendered-version') || {{}}).textContent === {new!r}", timeout=15000)
+    idle.wait_for_function(
+        f"(document.getElementById('rendered-version') || {{}}).textContent === {new!r}",
+        timeout=15000,
+    )
 
     banner = playing.locator("[data-skewguard-banner]")
     banner.wait_for(state="visible", timeout=15000)
@@ -71,14 +87,25 @@ def test_deploy_idle_tab_converges_playing_tab_waits_with_a_banner(demo, context
 
     playing.click("#pause")
     playing.click("[data-skewguard-banner] button")
-    playing.wait_for_function(f"(document.getElementById('rendered-version') || {{}}).textContent === {new!r}", timeout=15000)
+    playing.wait_for_function(
+        f"(document.getElementById('rendered-version') || {{}}).textContent === {new!r}",
+        timeout=15000,
+    )
 
 
 def test_a_taken_port_is_one_clear_line(demo):
     port = demo.rsplit(":", 1)[1]
-    result = subprocess.run([sys.executable, "-m", "skewguard", "demo", "--port", port], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "skewguard", "demo", "--port", port],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
-    assert result.stderr.strip() == f"skewguard: error: 127.0.0.1:{port} is already in use; pass --port to pick another"
+    assert (
+        result.stderr.strip()
+        == f"skewguard: error: 127.0.0.1:{port} is already in use; pass --port to pick another"
+    )
 
 
 def test_default_policy_idle_tab_reloads_held_tab_shows_the_banner(demo, context):
@@ -91,8 +118,14 @@ def test_default_policy_idle_tab_reloads_held_tab_shows_the_banner(demo, context
     idle.goto(demo + "/")
     old = idle.text_content("#rendered-version")
     idle.click("#deploy")
-    idle.wait_for_function(f"(document.getElementById('rendered-version') || {{}}).textContent !== {old!r}", timeout=15000)
+    idle.wait_for_function(
+        f"(document.getElementById('rendered-version') || {{}}).textContent !== {old!r}",
+        timeout=15000,
+    )
     held.locator("[data-skewguard-banner]").wait_for(state="visible", timeout=15000)
     assert held.evaluate("window.__boot") == boot and held.text_content("#rendered-version") == old
     held.click("#pause")  # nothing holds it any more: it reloads by itself
-    held.wait_for_function(f"(document.getElementById('rendered-version') || {{}}).textContent !== {old!r}", timeout=15000)
+    held.wait_for_function(
+        f"(document.getElementById('rendered-version') || {{}}).textContent !== {old!r}",
+        timeout=15000,
+    )

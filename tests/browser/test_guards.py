@@ -24,7 +24,9 @@ def test_a_dirty_form_blocks_the_reload_until_saved(site_factory, context):
     assert page.evaluate("window.__boot") == boot
     assert page.input_value("#message") == "half-written thoughts"
     page.click("#save")  # submitted: a full POST, then the redirected page is the new release
-    page.wait_for_function(f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000)
+    page.wait_for_function(
+        f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000
+    )
 
 
 def test_hold_blocks_until_release(site_factory, context):
@@ -32,13 +34,19 @@ def test_hold_blocks_until_release(site_factory, context):
     page = context.new_page()
     page.goto(f"{site.base}/form?policy=reload&poll=300")
     boot = page.evaluate("window.__boot")
-    page.evaluate("() => { window.__release = window.skewguard.hold('upload'); }")  # not returned: Playwright would call it
+    page.evaluate(
+        "() => { window.__release = window.skewguard.hold('upload'); }"
+    )  # not returned: Playwright would call it
     new = site.deploy()
     page.wait_for_function("window.skewguard.stale", timeout=10000)
     page.wait_for_timeout(1200)
-    assert page.evaluate("window.__boot") == boot and page.evaluate("window.skewguard.holding") == ["upload"]
+    assert page.evaluate("window.__boot") == boot and page.evaluate("window.skewguard.holding") == [
+        "upload"
+    ]
     page.evaluate("window.__release()")
-    page.wait_for_function(f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000)
+    page.wait_for_function(
+        f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000
+    )
 
 
 def test_a_playing_video_holds_and_pausing_releases(site_factory, context):
@@ -54,7 +62,9 @@ def test_a_playing_video_holds_and_pausing_releases(site_factory, context):
     assert page.evaluate("window.__boot") == boot
     assert page.evaluate("!document.getElementById('clip').paused")
     page.evaluate("window.pauseClip()")
-    page.wait_for_function(f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000)
+    page.wait_for_function(
+        f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000
+    )
 
 
 def test_cancelable_events(site_factory, context):
@@ -62,7 +72,9 @@ def test_cancelable_events(site_factory, context):
     page = context.new_page()
     page.goto(f"{site.base}/form?policy=reload&poll=300")
     boot = page.evaluate("window.__boot")
-    page.evaluate("""document.addEventListener('skewguard:reload', e => { window.__reloadDetail = e.detail; e.preventDefault(); })""")
+    page.evaluate(
+        """document.addEventListener('skewguard:reload', e => { window.__reloadDetail = e.detail; e.preventDefault(); })"""
+    )
     new = site.deploy()
     page.wait_for_function("window.__reloadDetail !== undefined", timeout=10000)
     detail = page.evaluate("window.__reloadDetail")
@@ -72,7 +84,9 @@ def test_cancelable_events(site_factory, context):
 
 
 def test_loop_guard_stops_a_reload_storm(site_factory, context):
-    site = site_factory("flip")  # two releases answering alternately, as a misconfigured balancer would
+    site = site_factory(
+        "flip"
+    )  # two releases answering alternately, as a misconfigured balancer would
     page = context.new_page()
     page.goto(f"{site.base}/form?policy=reload&poll=200")
     page.wait_for_timeout(6000)
@@ -102,7 +116,9 @@ def test_a_failed_chunk_load_leads_to_one_reload_when_safe(site_factory, context
     first_loads = loads(page)
     new = site.deploy(prune_old="js/lazy.js")  # the old chunk is gone from the server
     page.click("#lazy")  # import() of the pruned chunk fails
-    page.wait_for_function(f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000)
+    page.wait_for_function(
+        f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000
+    )
     page.wait_for_timeout(1500)
     assert loads(page) == first_loads + 1  # exactly one reload
     page.click("#lazy")
@@ -115,8 +131,12 @@ def test_fetch_wrapper_detects_and_the_reload_keeps_query_and_hash(site_factory,
     page.goto(f"{site.base}/form?policy=reload&poll=0&fetch=1#section-2")
     boot = page.evaluate("window.__boot")
     new = site.deploy()
-    page.evaluate("() => { fetch('/fragment'); }")  # the app's own fetch (not awaited: it reloads the page)
-    page.wait_for_function(f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000)
+    page.evaluate(
+        "() => { fetch('/fragment'); }"
+    )  # the app's own fetch (not awaited: it reloads the page)
+    page.wait_for_function(
+        f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000
+    )
     assert page.evaluate("window.__boot") != boot
     assert page.url.endswith("/form?policy=reload&poll=0&fetch=1#section-2")
 
@@ -126,7 +146,9 @@ def test_a_canceled_stale_event_ignores_the_release(site_factory, context):
     page = context.new_page()
     page.goto(f"{site.base}/form?policy=reload&poll=300")
     boot = page.evaluate("window.__boot")
-    page.evaluate("() => { window.skewguard.on('stale', (e) => { window.__seen = e.detail.serverVersion; return false; }); }")
+    page.evaluate(
+        "() => { window.skewguard.on('stale', (e) => { window.__seen = e.detail.serverVersion; return false; }); }"
+    )
     new = site.deploy()
     page.wait_for_function(f"window.__seen === {new!r}", timeout=10000)
     page.wait_for_timeout(1000)

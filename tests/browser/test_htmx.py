@@ -23,7 +23,9 @@ def test_reload_policy_reloads(site_factory, context, kind, htmx):
     page, _, boot = open_page(context, site, "reload", htmx)
     new = site.deploy()
     page.click("#load")  # an htmx request: its response says the server moved on
-    page.wait_for_function(f"(document.getElementById('rendered-version') || {{}}).textContent === {new!r}")
+    page.wait_for_function(
+        f"(document.getElementById('rendered-version') || {{}}).textContent === {new!r}"
+    )
     assert page.evaluate("window.__boot") != boot  # a real reload, not a swap
     assert page.evaluate("window.skewguard.version") == new
     assert "htmx" in page.url and f"htmx={htmx}" in page.url  # query kept
@@ -50,7 +52,9 @@ def test_warn_policy_only_warns(site_factory, context, htmx):
     page.wait_for_selector("#fragment")
     page.wait_for_function("window.skewguard.stale")
     page.wait_for_timeout(1200)
-    assert page.evaluate("window.__boot") == boot and page.evaluate("window.skewguard.version") == old
+    assert (
+        page.evaluate("window.__boot") == boot and page.evaluate("window.skewguard.version") == old
+    )
     assert any("skewguard" in m and "server runs" in m for m in messages)
 
 
@@ -69,7 +73,9 @@ def test_ignore_policy_injects_nothing(site_factory, context):
     page.goto(f"{ignoring.base}/htmx?htmx=4")
     page.wait_for_function("window.htmx !== undefined")
     boot = page.evaluate("window.__boot")
-    assert page.evaluate("window.skewguard === undefined") and "data-skewguard" not in page.content()
+    assert (
+        page.evaluate("window.skewguard === undefined") and "data-skewguard" not in page.content()
+    )
     ignoring.deploy()
     page.click("#load")
     page.wait_for_selector("#fragment")
@@ -79,7 +85,9 @@ def test_ignore_policy_injects_nothing(site_factory, context):
 
 @pytest.mark.parametrize("kind", ["asgi", "wsgi"])
 @pytest.mark.parametrize("htmx", ["4", "2"])
-def test_defer_policy_turns_the_next_boosted_click_into_a_full_load(site_factory, context, kind, htmx):
+def test_defer_policy_turns_the_next_boosted_click_into_a_full_load(
+    site_factory, context, kind, htmx
+):
     site = site_factory(kind)
     page, _, boot = open_page(context, site, "defer", htmx)
     old = page.evaluate("window.skewguard.version")
@@ -88,7 +96,9 @@ def test_defer_policy_turns_the_next_boosted_click_into_a_full_load(site_factory
     page.wait_for_selector("#fragment")
     page.wait_for_function("window.skewguard.stale")
     page.wait_for_timeout(800)
-    assert page.evaluate("window.__boot") == boot and page.evaluate("window.skewguard.version") == old  # not forced
+    assert (
+        page.evaluate("window.__boot") == boot and page.evaluate("window.skewguard.version") == old
+    )  # not forced
     page.click("#next")  # would be a boosted swap; becomes a full page load of its target
     page.wait_for_function(f"window.skewguard && window.skewguard.version === {new!r}")
     assert page.evaluate("window.__boot") != boot

@@ -47,7 +47,10 @@ def test_a_deploy_during_a_call(site_factory, context, kind, policy):
     assert page.evaluate("window.__boot") == boot
     assert call_is_up(page)
     assert page.evaluate("document.getElementById('remote').currentTime") > played
-    assert page.evaluate("window.skewguard.version") == old and page.evaluate("window.skewguard.serverVersion") == new
+    assert (
+        page.evaluate("window.skewguard.version") == old
+        and page.evaluate("window.skewguard.serverVersion") == new
+    )
     # The server answered without a 409, and the requests carried the hold marker.
     after = [r for r in site.log()[requests_before:] if r["path"].startswith("/inertia")]
     assert [r["method"] for r in after][:2] == ["POST", "GET"] and len(after) >= 3
@@ -70,18 +73,24 @@ def test_a_deploy_during_a_call(site_factory, context, kind, policy):
 
     page.click("#end-call")  # the call ends: now the page may converge
     if policy == "reload":
-        page.wait_for_function(f"window.skewguard && window.skewguard.version === {new!r}", timeout=15000)
+        page.wait_for_function(
+            f"window.skewguard && window.skewguard.version === {new!r}", timeout=15000
+        )
     elif policy == "defer":
         page.wait_for_timeout(1500)
         assert page.evaluate("window.__boot") == boot  # never forced
         page.click("#home-link")  # the next navigation is a full page load
-        page.wait_for_function(f"window.skewguard && window.skewguard.version === {new!r}", timeout=15000)
+        page.wait_for_function(
+            f"window.skewguard && window.skewguard.version === {new!r}", timeout=15000
+        )
         assert page.url.split("?")[0].endswith("/inertia")
     else:
         page.wait_for_timeout(1000)
         assert page.evaluate("window.__boot") == boot
         page.click("[data-skewguard-banner] button")  # the banner's Reload
-        page.wait_for_function(f"window.skewguard && window.skewguard.version === {new!r}", timeout=15000)
+        page.wait_for_function(
+            f"window.skewguard && window.skewguard.version === {new!r}", timeout=15000
+        )
     assert page.evaluate("window.__boot") != boot
     assert page.text_content("#rendered-version") == new
     assert f"policy={policy}" in page.url  # the query survived the reload

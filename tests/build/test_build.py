@@ -22,7 +22,9 @@ def opts(**kw) -> BuildOptions:
 
 
 def test_hashed_names_originals_and_manifest(tmp_path):
-    src = write_tree(tmp_path / "src", {"css/app.css": "body{color:red}", "img/logo.png": PNG, "README": "hi"})
+    src = write_tree(
+        tmp_path / "src", {"css/app.css": "body{color:red}", "img/logo.png": PNG, "README": "hi"}
+    )
     out = tmp_path / "out"
     report = build([str(src)], str(out), opts())
     m = manifest(out)
@@ -36,7 +38,9 @@ def test_hashed_names_originals_and_manifest(tmp_path):
     assert info["size"] == 15 and info["integrity"].startswith("sha384-")
     assert m["release"]["id"] == m["hash"] and m["release"]["built_at"]
     # The hash in the name is of the emitted bytes.
-    import base64, hashlib
+    import base64
+    import hashlib
+
     digest = hashlib.sha384(b"body{color:red}").digest()
     assert info["integrity"] == "sha384-" + base64.b64encode(digest).decode()
     assert hashed.split(".")[1] == digest.hex()[:12]
@@ -51,18 +55,26 @@ def test_no_originals_and_hash_length(tmp_path):
 
 
 def test_css_rewrites_keep_form_query_and_fragment(tmp_path):
-    src = write_tree(tmp_path / "src", {
-        "css/app.css": (
-            "@import 'base.css';\n@import url(\"../vendor/x.css\");\n"
-            "a{background:url(../img/logo.png)}\n"
-            "b{background:url('/static/img/logo.png')}\n"
-            "@font-face{src:url(../fonts/f.eot?#iefix) format('eot'),url(\"../fonts/f.woff2?v=3\")}\n"
-            "c{background:url(./sprite.svg#icon)}\n"
-            "/*# sourceMappingURL=app.css.map */"
-        ),
-        "css/base.css": "p{}", "vendor/x.css": "q{}", "img/logo.png": PNG, "fonts/f.eot": "eot",
-        "fonts/f.woff2": "woff2", "css/sprite.svg": "<svg/>", "css/app.css.map": "{}",
-    })
+    src = write_tree(
+        tmp_path / "src",
+        {
+            "css/app.css": (
+                "@import 'base.css';\n@import url(\"../vendor/x.css\");\n"
+                "a{background:url(../img/logo.png)}\n"
+                "b{background:url('/static/img/logo.png')}\n"
+                "@font-face{src:url(../fonts/f.eot?#iefix) format('eot'),url(\"../fonts/f.woff2?v=3\")}\n"
+                "c{background:url(./sprite.svg#icon)}\n"
+                "/*# sourceMappingURL=app.css.map */"
+            ),
+            "css/base.css": "p{}",
+            "vendor/x.css": "q{}",
+            "img/logo.png": PNG,
+            "fonts/f.eot": "eot",
+            "fonts/f.woff2": "woff2",
+            "css/sprite.svg": "<svg/>",
+            "css/app.css.map": "{}",
+        },
+    )
     out = tmp_path / "out"
     build([str(src)], str(out), opts())
     paths = manifest(out)["paths"]
@@ -96,15 +108,21 @@ def test_untouched_references(tmp_path):
 
 
 def test_js_module_specifiers_and_source_map(tmp_path):
-    src = write_tree(tmp_path / "src", {
-        "js/main.js": (
-            'import {a} from "./lib/a.js";\nimport "/static/js/side.js";\n'
-            'const b = await import("./lib/b.js");\nimport React from "react";\n'
-            'export * from "../shared/util.js";\n//# sourceMappingURL=main.js.map'
-        ),
-        "js/lib/a.js": "export const a = 1;", "js/lib/b.js": "export default 2;",
-        "js/side.js": "1", "shared/util.js": "export const u = 1;", "js/main.js.map": "{}",
-    })
+    src = write_tree(
+        tmp_path / "src",
+        {
+            "js/main.js": (
+                'import {a} from "./lib/a.js";\nimport "/static/js/side.js";\n'
+                'const b = await import("./lib/b.js");\nimport React from "react";\n'
+                'export * from "../shared/util.js";\n//# sourceMappingURL=main.js.map'
+            ),
+            "js/lib/a.js": "export const a = 1;",
+            "js/lib/b.js": "export default 2;",
+            "js/side.js": "1",
+            "shared/util.js": "export const u = 1;",
+            "js/main.js.map": "{}",
+        },
+    )
     out = tmp_path / "out"
     build([str(src)], str(out), opts())
     paths = manifest(out)["paths"]
@@ -120,7 +138,11 @@ def test_js_module_specifiers_and_source_map(tmp_path):
     out2 = tmp_path / "out2"
     build([str(src)], str(out2), opts(es_modules=False))
     text2 = emitted(out2, "js/main.js")
-    assert 'from "./lib/a.js"' in text2 and "sourceMappingURL=main.js." in text2 and "main.js.map" not in text2
+    assert (
+        'from "./lib/a.js"' in text2
+        and "sourceMappingURL=main.js." in text2
+        and "main.js.map" not in text2
+    )
 
 
 def test_transitive_renames_through_a_deep_chain(tmp_path):
@@ -144,7 +166,10 @@ def test_transitive_renames_through_a_deep_chain(tmp_path):
 @pytest.mark.parametrize("length", [2, 3])
 def test_cycles_hash_as_a_unit_deterministically(tmp_path, length):
     names = [f"m{i}.css" for i in range(length)]
-    files = {name: f"@import '{names[(i + 1) % length]}'; x{{background:url(leaf.png)}}" for i, name in enumerate(names)}
+    files = {
+        name: f"@import '{names[(i + 1) % length]}'; x{{background:url(leaf.png)}}"
+        for i, name in enumerate(names)
+    }
     files["leaf.png"] = PNG
     files["top.css"] = "@import 'm0.css';"
     src = write_tree(tmp_path / "src", files)
@@ -177,10 +202,13 @@ def test_self_reference_is_a_cycle_of_one(tmp_path):
 
 
 def test_missing_references_warn_with_file_and_line_and_strict_fails(tmp_path):
-    src = write_tree(tmp_path / "src", {
-        "css/app.css": "a{}\nb{background:url(gone.png)}\n/*# sourceMappingURL=app.css.map */",
-        "js/app.js": "import x from './nope.js';\n//# sourceMappingURL=app.js.map",
-    })
+    src = write_tree(
+        tmp_path / "src",
+        {
+            "css/app.css": "a{}\nb{background:url(gone.png)}\n/*# sourceMappingURL=app.css.map */",
+            "js/app.js": "import x from './nope.js';\n//# sourceMappingURL=app.js.map",
+        },
+    )
     out = tmp_path / "out"
     report = build([str(src)], str(out), opts())
     assert "css/app.css:2: missing reference 'gone.png'" in report.missing
@@ -195,21 +223,35 @@ def test_missing_references_warn_with_file_and_line_and_strict_fails(tmp_path):
 
 
 def test_vite_manifest_files_pass_through(tmp_path):
-    src = write_tree(tmp_path / "src", {
-        ".vite/manifest.json": json.dumps({
-            "src/main.ts": {"file": "assets/main-4f3aB9c1.js", "css": ["assets/main-Dk2s9aQe.css"], "isEntry": True},
-            "src/logo.svg": {"file": "assets/logo-B1x2y3z4.svg"},
-        }),
-        "assets/main-4f3aB9c1.js": 'import "./dep-77aa88bb.js";',
-        "assets/dep-77aa88bb.js": "1",
-        "assets/main-Dk2s9aQe.css": "a{background:url(logo-B1x2y3z4.svg)}",
-        "assets/logo-B1x2y3z4.svg": "<svg/>",
-        "css/site.css": "a{background:url(../assets/logo-B1x2y3z4.svg)}",
-    })
+    src = write_tree(
+        tmp_path / "src",
+        {
+            ".vite/manifest.json": json.dumps(
+                {
+                    "src/main.ts": {
+                        "file": "assets/main-4f3aB9c1.js",
+                        "css": ["assets/main-Dk2s9aQe.css"],
+                        "isEntry": True,
+                    },
+                    "src/logo.svg": {"file": "assets/logo-B1x2y3z4.svg"},
+                }
+            ),
+            "assets/main-4f3aB9c1.js": 'import "./dep-77aa88bb.js";',
+            "assets/dep-77aa88bb.js": "1",
+            "assets/main-Dk2s9aQe.css": "a{background:url(logo-B1x2y3z4.svg)}",
+            "assets/logo-B1x2y3z4.svg": "<svg/>",
+            "css/site.css": "a{background:url(../assets/logo-B1x2y3z4.svg)}",
+        },
+    )
     out = tmp_path / "out"
     report = build([str(src)], str(out), opts(passthrough=re.compile(r"-[0-9a-f]{8}\.js$")))
     paths = manifest(out)["paths"]
-    for name in ("assets/main-4f3aB9c1.js", "assets/main-Dk2s9aQe.css", "assets/logo-B1x2y3z4.svg", "assets/dep-77aa88bb.js"):
+    for name in (
+        "assets/main-4f3aB9c1.js",
+        "assets/main-Dk2s9aQe.css",
+        "assets/logo-B1x2y3z4.svg",
+        "assets/dep-77aa88bb.js",
+    ):
         assert paths[name] == name
         assert name in manifest(out)["files"]
     assert (out / "assets/main-Dk2s9aQe.css").read_text() == "a{background:url(logo-B1x2y3z4.svg)}"
@@ -219,18 +261,35 @@ def test_vite_manifest_files_pass_through(tmp_path):
 
 def test_precompression_siblings(tmp_path):
     big_css = "".join(f".c{i}{{color:#{i:06x};margin:{i}px}}\n" for i in range(400))
-    src = write_tree(tmp_path / "src", {"app.css": big_css, "tiny.css": "a{}", "noise.js": os.urandom(4000).hex()[:4000] + "\x00" * 0, "img.png": PNG * 100})
+    src = write_tree(
+        tmp_path / "src",
+        {
+            "app.css": big_css,
+            "tiny.css": "a{}",
+            "noise.js": os.urandom(4000).hex()[:4000] + "\x00" * 0,
+            "img.png": PNG * 100,
+        },
+    )
     (src / "random.svg").write_bytes(os.urandom(5000))  # incompressible: siblings not worth keeping
     out = tmp_path / "out"
     build([str(src)], str(out), BuildOptions())
     m = manifest(out)
     hashed = m["paths"]["app.css"]
     assert set(m["files"][hashed]["encodings"]) == {"gzip", "br", "zstd"}
-    import gzip, brotli, zstandard
+    import gzip
+
+    import brotli
+    import zstandard
+
     assert gzip.decompress((out / (hashed + ".gz")).read_bytes()).decode() == big_css
     assert brotli.decompress((out / (hashed + ".br")).read_bytes()).decode() == big_css
-    assert zstandard.ZstdDecompressor().decompress((out / (hashed + ".zst")).read_bytes()).decode() == big_css
-    assert (out / "app.css.br").read_bytes() == (out / (hashed + ".br")).read_bytes()  # canonical sibling
+    assert (
+        zstandard.ZstdDecompressor().decompress((out / (hashed + ".zst")).read_bytes()).decode()
+        == big_css
+    )
+    assert (out / "app.css.br").read_bytes() == (
+        out / (hashed + ".br")
+    ).read_bytes()  # canonical sibling
     assert m["files"][m["paths"]["tiny.css"]]["encodings"] == []
     assert m["files"][m["paths"]["img.png"]]["encodings"] == []
     random_svg = m["paths"]["random.svg"]
@@ -251,7 +310,11 @@ def test_existing_outputs_are_never_recompressed(tmp_path):
 
 
 def test_determinism_across_directories_and_creation_order(tmp_path):
-    files = {f"d{i}/f{j}.css": f"a{{background:url(../img/i{j}.png)}}" for i in range(5) for j in range(5)}
+    files = {
+        f"d{i}/f{j}.css": f"a{{background:url(../img/i{j}.png)}}"
+        for i in range(5)
+        for j in range(5)
+    }
     files.update({f"img/i{j}.png": PNG + bytes([j]) for j in range(5)})
     files["app.js"] = 'import "./d0/x.js";'
     files["d0/x.js"] = "1"
@@ -265,17 +328,33 @@ def test_determinism_across_directories_and_creation_order(tmp_path):
 
 
 def test_incremental_noop_rewrites_nothing(tmp_path):
-    src = write_tree(tmp_path / "src", {"css/a.css": "a{background:url(x.png)}", "css/x.png": PNG, "j.js": "import './k.js'", "k.js": "1"})
+    src = write_tree(
+        tmp_path / "src",
+        {
+            "css/a.css": "a{background:url(x.png)}",
+            "css/x.png": PNG,
+            "j.js": "import './k.js'",
+            "k.js": "1",
+        },
+    )
     out = tmp_path / "out"
     build([str(src)], str(out), BuildOptions())
     past = 1_600_000_000
     for path in src.rglob("*"):  # sources older than the racy window, as in real life
         os.utime(path, (past, past))
     build([str(src)], str(out), BuildOptions())
-    snapshot = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and ".skewguard" not in p.parts}
+    snapshot = {
+        p: p.stat().st_mtime_ns
+        for p in out.rglob("*")
+        if p.is_file() and ".skewguard" not in p.parts
+    }
     report = build([str(src)], str(out), BuildOptions())
     assert report.written == 0
-    after = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and ".skewguard" not in p.parts}
+    after = {
+        p: p.stat().st_mtime_ns
+        for p in out.rglob("*")
+        if p.is_file() and ".skewguard" not in p.parts
+    }
     assert after == snapshot
     # A change rebuilds only what depends on it.
     (src / "css/x.png").write_bytes(PNG + b"new")
@@ -308,7 +387,10 @@ def test_releases_accumulate_and_old_files_stay(tmp_path):
 
 
 def test_prefixed_sources_and_first_source_wins(tmp_path):
-    one = write_tree(tmp_path / "one", {"app.css": "a{background:url(/static/vendor/lib.css)}", "dup.txt": "first"})
+    one = write_tree(
+        tmp_path / "one",
+        {"app.css": "a{background:url(/static/vendor/lib.css)}", "dup.txt": "first"},
+    )
     two = write_tree(tmp_path / "two", {"dup.txt": "second"})
     lib = write_tree(tmp_path / "lib", {"lib.css": "b{}"})
     out = tmp_path / "out"
@@ -321,18 +403,26 @@ def test_prefixed_sources_and_first_source_wins(tmp_path):
 
 
 def test_hidden_files_are_ignored(tmp_path):
-    src = write_tree(tmp_path / "src", {".DS_Store": "x", "a.css~": "x", ".git/config": "x", "a.css": "a{}"})
+    src = write_tree(
+        tmp_path / "src", {".DS_Store": "x", "a.css~": "x", ".git/config": "x", "a.css": "a{}"}
+    )
     out = tmp_path / "out"
     build([str(src)], str(out), opts())
     assert set(manifest(out)["paths"]) == {"a.css"}
 
 
 def test_undecodable_bytes_are_rewritten_byte_for_byte(tmp_path):
-    src = write_tree(tmp_path / "src", {"a.css": b"/* \xff\xfe latin-1 \xe9 */ a{background:url(x.png)}", "x.png": PNG})
+    src = write_tree(
+        tmp_path / "src",
+        {"a.css": b"/* \xff\xfe latin-1 \xe9 */ a{background:url(x.png)}", "x.png": PNG},
+    )
     out = tmp_path / "out"
     report = build([str(src)], str(out), opts())
     data = (out / manifest(out)["paths"]["a.css"]).read_bytes()
-    assert data.startswith(b"/* \xff\xfe latin-1 \xe9 */") and manifest(out)["paths"]["x.png"].encode() in data
+    assert (
+        data.startswith(b"/* \xff\xfe latin-1 \xe9 */")
+        and manifest(out)["paths"]["x.png"].encode() in data
+    )
     assert any("not valid UTF-8" in w for w in report.warnings)
 
 
@@ -348,7 +438,9 @@ def test_bad_input_errors_are_one_line_and_keep_the_previous_manifest(tmp_path):
         build([str(src)], str(out), opts())
     assert (out / "staticfiles.json").read_text() == "{not json"
     # A foreign (Django) manifest likewise.
-    (out / "staticfiles.json").write_text(json.dumps({"version": "1.1", "paths": {"a.css": "a.123.css"}}))
+    (out / "staticfiles.json").write_text(
+        json.dumps({"version": "1.1", "paths": {"a.css": "a.123.css"}})
+    )
     with pytest.raises(BuildError, match="not written by skewguard"):
         build([str(src)], str(out), opts())
     report = build([str(src)], str(out), opts(force=True))
@@ -395,7 +487,9 @@ def test_djangos_manifest_storage_reads_the_manifest(tmp_path):
     django = pytest.importorskip("django")
     from django.conf import settings
 
-    src = write_tree(tmp_path / "src", {"css/app.css": "a{background:url(../img/x.png)}", "img/x.png": PNG})
+    src = write_tree(
+        tmp_path / "src", {"css/app.css": "a{background:url(../img/x.png)}", "img/x.png": PNG}
+    )
     out = tmp_path / "out"
     build([str(src)], str(out), opts())
     if not settings.configured:
@@ -423,4 +517,7 @@ def test_a_source_that_changed_size_since_the_scan_is_read_whole(tmp_path):
     path.write_bytes(b"")
     assert read_source(SourceFile("grown.js", str(path), 5, 0)) == (b"", None)
     path.unlink()
-    assert read_source(SourceFile("grown.js", str(path), 5, 0)) == (None, "grown.js: vanished during the build; skipped")
+    assert read_source(SourceFile("grown.js", str(path), 5, 0)) == (
+        None,
+        "grown.js: vanished during the build; skipped",
+    )

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from skewguard.manifest import Manifest
@@ -43,7 +43,9 @@ def test_jobs_sets_the_worker_processes(tmp_path):
     src = write_tree(tmp_path / "src", {f"f{i}.txt": f"line {i}\n" * 60 for i in range(300)})
     summaries = {}
     for jobs in ("1", "2"):
-        result = run_cli("build", str(src), "--out", str(tmp_path / f"out{jobs}"), "--jobs", jobs, "--json")
+        result = run_cli(
+            "build", str(src), "--out", str(tmp_path / f"out{jobs}"), "--jobs", jobs, "--json"
+        )
         assert result.returncode == 0, result.stderr
         summaries[jobs] = json.loads(result.stdout)
     assert summaries["1"]["processes"] == 1 and summaries["2"]["processes"] == 2
@@ -52,7 +54,9 @@ def test_jobs_sets_the_worker_processes(tmp_path):
 
 
 def test_strict_lists_every_missing_reference_and_exits_1(tmp_path):
-    src = write_tree(tmp_path / "src", {"a.css": "a{background:url(x.png)}\nb{background:url(y.png)}"})
+    src = write_tree(
+        tmp_path / "src", {"a.css": "a{background:url(x.png)}\nb{background:url(y.png)}"}
+    )
     result = run_cli("build", str(src), "--out", str(tmp_path / "out"), "--strict")
     assert result.returncode == 1
     assert "a.css:1: missing reference 'x.png'" in result.stderr
@@ -64,7 +68,11 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
     src = write_tree(tmp_path / "src", {"a.css": "a{}"})
     cases = [
         (["build", str(tmp_path / "nope"), "--out", str(tmp_path / "o")], 1, "does not exist"),
-        (["build", str(src), "--out", str(tmp_path / "o"), "--passthrough", "("], 2, "regular expression"),
+        (
+            ["build", str(src), "--out", str(tmp_path / "o"), "--passthrough", "("],
+            2,
+            "regular expression",
+        ),
         (["prune", str(tmp_path / "o2"), "--max-age", "soon"], 2, "invalid duration"),
         (["version", str(tmp_path / "nowhere")], 1, "manifest not found"),
         (["build"], 2, "Missing argument"),
@@ -103,7 +111,7 @@ def test_prune_keeps_window_and_deletes_only_unneeded_files(tmp_path):
         (src / "a.css").write_text(f"a{{content:'v{version}'}}" * 30)
         assert run_cli("build", str(src), "--out", str(out), "-q").returncode == 0
         names.append(manifest(out)["paths"]["a.css"])
-    old = datetime.now(timezone.utc) - timedelta(days=30)
+    old = datetime.now(UTC) - timedelta(days=30)
     for index in range(5):
         _set_built_at(out, index, old)
     shared = manifest(out)["paths"]["shared.png"]
@@ -134,18 +142,22 @@ def test_prune_keeps_young_releases_and_always_the_current_one(tmp_path):
         run_cli("build", str(src), "--out", str(out), "-q")
         names.append(manifest(out)["paths"]["a.css"])
     # Only the first release is old; with --keep 1 the young second one stays too.
-    _set_built_at(out, 0, datetime.now(timezone.utc) - timedelta(days=30))
+    _set_built_at(out, 0, datetime.now(UTC) - timedelta(days=30))
     assert run_cli("prune", str(out), "--keep", "1").returncode == 0
     assert not (out / names[0]).exists() and (out / names[1]).exists() and (out / names[2]).exists()
     # Everything old, --keep 1: the current release survives.
     for i in range(2):
-        _set_built_at(out, i, datetime.now(timezone.utc) - timedelta(days=30))
+        _set_built_at(out, i, datetime.now(UTC) - timedelta(days=30))
     assert run_cli("prune", str(out), "--keep", "1", "--max-age", "1s").returncode == 0
     assert (out / names[2]).exists() and not (out / names[1]).exists()
 
 
 def test_a_build_killed_at_any_moment_leaves_the_previous_release_serving(tmp_path):
-    files = {f"pkg{i}/style{j}.css": (f".c{j}{{background:url(../img/{j}.png)}}\n" * 200) for i in range(20) for j in range(40)}
+    files = {
+        f"pkg{i}/style{j}.css": (f".c{j}{{background:url(../img/{j}.png)}}\n" * 200)
+        for i in range(20)
+        for j in range(40)
+    }
     files.update({f"img/{j}.png": PNG + bytes([j]) for j in range(40)})
     src = write_tree(tmp_path / "src", files)
     out = tmp_path / "out"
@@ -156,7 +168,9 @@ def test_a_build_killed_at_any_moment_leaves_the_previous_release_serving(tmp_pa
             path.write_bytes(path.read_bytes() + str(delay).encode())
         proc = subprocess.Popen(
             [sys.executable, "-m", "skewguard", "build", str(src), "--out", str(out), "-q"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGKILL)
@@ -186,11 +200,25 @@ def test_one_build_at_a_time_and_a_killed_build_frees_the_directory(tmp_path):
     # SIGKILL to the main process alone (an OOM kill, a deploy tool's kill -9): its worker
     # processes may still be finishing a chunk, but the directory is free at once.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "skewguard", "build", str(src), "--out", str(out), "-q", "--jobs", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "skewguard",
+            "build",
+            str(src),
+            "--out",
+            str(out),
+            "-q",
+            "--jobs",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
-    while not any(out.glob("pkg*/data*.txt")) and time.monotonic() < deadline:  # workers are writing
+    while (
+        not any(out.glob("pkg*/data*.txt")) and time.monotonic() < deadline
+    ):  # workers are writing
         time.sleep(0.01)
     workers = _children(proc.pid)
     assert workers, "the build should have started worker processes"
@@ -207,15 +235,21 @@ def test_one_build_at_a_time_and_a_killed_build_frees_the_directory(tmp_path):
 
 
 def test_a_worker_killed_mid_build_is_one_line_and_publishes_nothing(tmp_path):
-    files = {f"pkg{i}/data{j}.css": f".a{j}{{color:red}}\n" * 3000 for i in range(30) for j in range(100)}
+    files = {
+        f"pkg{i}/data{j}.css": f".a{j}{{color:red}}\n" * 3000 for i in range(30) for j in range(100)
+    }
     src = write_tree(tmp_path / "src", files)
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-m", "skewguard", "build", str(src), "--out", str(out), "--jobs", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 30
-    while not any(out.glob("pkg*/data*.css")) and time.monotonic() < deadline:  # workers are writing
+    while (
+        not any(out.glob("pkg*/data*.css")) and time.monotonic() < deadline
+    ):  # workers are writing
         time.sleep(0.01)
     workers = _children(proc.pid)
     assert workers
@@ -258,7 +292,9 @@ def test_progress_bar_on_a_terminal_only(tmp_path):
     master, slave = os.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "skewguard", "build", str(src), "--out", str(tmp_path / "tty")],
-        stdout=subprocess.PIPE, stderr=slave, text=True,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
     )
     os.close(slave)
     drawn = b""
@@ -278,4 +314,8 @@ def test_progress_bar_on_a_terminal_only(tmp_path):
     assert "built 300 files" in stdout
     # Not a terminal (a pipe, a CI log): no bar, just the summary.
     result = run_cli("build", str(src), "--out", str(tmp_path / "pipe"))
-    assert result.returncode == 0 and "building" not in result.stderr and "built 300 files" in result.stdout
+    assert (
+        result.returncode == 0
+        and "building" not in result.stderr
+        and "built 300 files" in result.stdout
+    )

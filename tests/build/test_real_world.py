@@ -117,9 +117,9 @@ def test_worker_processes_change_nothing_but_speed(built, tmp_path):
     single_out = tmp_path / "single"
     single = build([str(root)], str(single_out), BuildOptions(compress=False, workers=1))
     assert single.processes == 1
-    assert _release_independent(json.loads((single_out / "staticfiles.json").read_text())) == _release_independent(
-        parallel
-    )
+    assert _release_independent(
+        json.loads((single_out / "staticfiles.json").read_text())
+    ) == _release_independent(parallel)
     assert single.warnings == report.warnings and single.missing == report.missing
 
     def tree(base: Path) -> dict[str, int]:
@@ -151,11 +151,15 @@ def test_parallel_compressed_build_matches_and_rebuilds_incrementally(npm_packag
 
     single_out = tmp_path / "single"
     build([str(src)], str(single_out), BuildOptions(workers=1))
-    assert _release_independent(json.loads((single_out / "staticfiles.json").read_text())) == _release_independent(
-        manifest
-    )
+    assert _release_independent(
+        json.loads((single_out / "staticfiles.json").read_text())
+    ) == _release_independent(manifest)
 
-    outputs = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and ".skewguard" not in p.parts}
+    outputs = {
+        p: p.stat().st_mtime_ns
+        for p in out.rglob("*")
+        if p.is_file() and ".skewguard" not in p.parts
+    }
     font = src / "font-awesome/fonts/fontawesome-webfont.woff2"
     font.write_bytes(font.read_bytes() + b"\0")
     second = build([str(src)], str(out), BuildOptions(workers=2))

@@ -68,12 +68,23 @@ def test_js_static_imports_and_exports():
     export * as ns from "./ns.js";
     """
     assert js(text) == [
-        "./a.js", "./b.js", "/static/e.js", "./f.js", "./side-effect.js", "./all.js", "./h.js", "./ns.js",
+        "./a.js",
+        "./b.js",
+        "/static/e.js",
+        "./f.js",
+        "./side-effect.js",
+        "./all.js",
+        "./h.js",
+        "./ns.js",
     ]
 
 
 def test_js_minified_imports():
-    assert js('import{a as b}from"./x.js";import"./y.js";export{c}from"./z.js"') == ["./x.js", "./y.js", "./z.js"]
+    assert js('import{a as b}from"./x.js";import"./y.js";export{c}from"./z.js"') == [
+        "./x.js",
+        "./y.js",
+        "./z.js",
+    ]
 
 
 def test_js_dynamic_import():
@@ -136,7 +147,9 @@ def test_js_escapes_and_stars_do_not_end_strings_or_comments_early():
 
 
 def test_js_identifiers_that_contain_the_keywords():
-    text = "importScripts('./worker.js'); exportData(); const $import = 1, _export = 2, imports = 3;"
+    text = (
+        "importScripts('./worker.js'); exportData(); const $import = 1, _export = 2, imports = 3;"
+    )
     assert js(text) == []
     assert js('x=1;import"./bare.js";export{a}from"./b.js"') == ["./bare.js", "./b.js"]
 

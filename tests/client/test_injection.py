@@ -33,7 +33,9 @@ def test_before_head_else_body_else_end():
     bare = b"<p>just a fragment</p>"
     assert inject_chunks([bare]) == bare + b"<S>"
     assert inject_chunks([b"<HEAD></HEAD >"]) == b"<HEAD><S></HEAD >"
-    assert inject_chunks([b"<body><header>x</header></body>"]) == b"<body><header>x</header><S></body>"
+    assert (
+        inject_chunks([b"<body><header>x</header></body>"]) == b"<body><header>x</header><S></body>"
+    )
 
 
 def test_tags_split_across_chunks_at_every_position():
@@ -62,7 +64,9 @@ def starlette_app(routes_extra=None):
         return StreamingResponse(body(), media_type="text/html")
 
     async def gzipped(request):
-        return Response(gzip.compress(PAGE), media_type="text/html", headers={"Content-Encoding": "gzip"})
+        return Response(
+            gzip.compress(PAGE), media_type="text/html", headers={"Content-Encoding": "gzip"}
+        )
 
     async def not_modified(request):
         return Response(status_code=304, headers={"Content-Type": "text/html"})
@@ -77,10 +81,17 @@ def starlette_app(routes_extra=None):
         request.scope.setdefault("state", {})["csp_nonce"] = "n0nce-123"
         return HTMLResponse(PAGE.decode())
 
-    return Starlette(routes=[
-        Route("/", page), Route("/stream", streamed), Route("/gz", gzipped), Route("/304", not_modified),
-        Route("/206", partial), Route("/api", api), Route("/nonce", nonce_page),
-    ])
+    return Starlette(
+        routes=[
+            Route("/", page),
+            Route("/stream", streamed),
+            Route("/gz", gzipped),
+            Route("/304", not_modified),
+            Route("/206", partial),
+            Route("/api", api),
+            Route("/nonce", nonce_page),
+        ]
+    )
 
 
 @pytest.fixture
@@ -103,8 +114,14 @@ def test_asgi_injection(asgi_client):
     tag = sg.bootstrap().decode()
     assert r.text == PAGE.decode().replace("</head>", tag + "</head>")
     assert int(r.headers["content-length"]) == len(r.content)
-    config = json.loads(re.search(r'data-skewguard="([^"]+)"', r.text).group(1).replace("&quot;", '"'))
-    assert config["version"] == "v2" and config["policy"] == "reload" and config["versionUrl"] == "/version"
+    config = json.loads(
+        re.search(r'data-skewguard="([^"]+)"', r.text).group(1).replace("&quot;", '"')
+    )
+    assert (
+        config["version"] == "v2"
+        and config["policy"] == "reload"
+        and config["versionUrl"] == "/version"
+    )
     streamed = client.get("/stream")
     assert streamed.text.count("data-skewguard") == 1 and tag + "</head>" in streamed.text
     for path in ("/304", "/206", "/api"):
@@ -124,7 +141,11 @@ def test_asgi_nonce_inline_and_ignore(asgi_client):
     assert 'nonce="from-callable"' in client.get("/").text
     _, client = asgi_client(client_inline=True)
     text = client.get("/").text
-    assert "window.__skewguard=" in text and client_code().decode()[:40] in text and "<script src" not in text
+    assert (
+        "window.__skewguard=" in text
+        and client_code().decode()[:40] in text
+        and "<script src" not in text
+    )
     _, client = asgi_client(app_version_mismatch="ignore")
     assert "<script" not in client.get("/").text
 
@@ -168,7 +189,9 @@ def test_wsgi_injection():
     assert client.get("/stream").get_data(as_text=True).count("data-skewguard") == 1
     assert "data-skewguard" not in client.get("/api").get_data(as_text=True)
     assert client.head("/").get_data() == b""
-    assert "data-skewguard" not in client.get("/", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "data-skewguard" not in client.get("/", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
     served = client.get("/static/" + client_name())
     assert served.status_code == 200 and served.get_data() == client_code()
 
@@ -184,15 +207,32 @@ def facts(method="GET", **headers):
 
 def test_hold_marker_turns_a_409_into_a_stale_answer():
     settings = Settings()
-    assert isinstance(decide(facts(x_inertia="true", x_inertia_version="v1"), SNAP, settings), Respond)
-    held = decide(facts(x_inertia="true", x_inertia_version="v1", x_skewguard_hold="v1"), SNAP, settings)
+    assert isinstance(
+        decide(facts(x_inertia="true", x_inertia_version="v1"), SNAP, settings), Respond
+    )
+    held = decide(
+        facts(x_inertia="true", x_inertia_version="v1", x_skewguard_hold="v1"), SNAP, settings
+    )
     assert isinstance(held, Proceed) and held.headers == (("X-App-Stale", "1"),)
-    by_cookie = decide(facts(x_inertia="true", x_inertia_version="v1", cookie="a=1; skewguard_hold_v1=1"), SNAP, settings)
+    by_cookie = decide(
+        facts(x_inertia="true", x_inertia_version="v1", cookie="a=1; skewguard_hold_v1=1"),
+        SNAP,
+        settings,
+    )
     assert isinstance(by_cookie, Proceed)
     # Another tab's marker (another version) proves nothing about this request.
-    other = decide(facts(x_inertia="true", x_inertia_version="v1", cookie="skewguard_hold_v0=1"), SNAP, settings)
+    other = decide(
+        facts(x_inertia="true", x_inertia_version="v1", cookie="skewguard_hold_v0=1"),
+        SNAP,
+        settings,
+    )
     assert isinstance(other, Respond)
-    assert isinstance(decide(facts(x_inertia="true", x_inertia_version="v1", x_skewguard_hold="v0"), SNAP, settings), Respond)
+    assert isinstance(
+        decide(
+            facts(x_inertia="true", x_inertia_version="v1", x_skewguard_hold="v0"), SNAP, settings
+        ),
+        Respond,
+    )
     # htmx or fetch from a held page: tagged, never refused.
     assert isinstance(decide(facts(x_skewguard_hold="v1"), SNAP, settings), Proceed)
     assert decide(facts(x_skewguard_hold="v2"), SNAP, settings) is None  # current: nothing to say
@@ -204,8 +244,12 @@ def test_hold_marker_turns_a_409_into_a_stale_answer():
 def test_minified_client_is_a_fresh_reproducible_build_under_5kb(tmp_path):
     require_tool("npm")
     fresh = tmp_path / "skewguard.min.js"
-    subprocess.run(["bash", str(ROOT / "scripts" / "build-client.sh"), str(fresh)], check=True, timeout=300)
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build-client.sh"), str(fresh)], check=True, timeout=300
+    )
     committed = ROOT / "src" / "skewguard" / "client" / "skewguard.min.js"
-    assert fresh.read_bytes() == committed.read_bytes(), "run scripts/build-client.sh and commit the result"
+    assert fresh.read_bytes() == committed.read_bytes(), (
+        "run scripts/build-client.sh and commit the result"
+    )
     size = len(gzip.compress(committed.read_bytes(), 9))
     assert size < 5 * 1024, f"{size} bytes minified+gzipped"

@@ -29,9 +29,21 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         import redis
 
@@ -64,12 +76,31 @@ class AppServer:
     def __init__(self, **settings: str):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "TEST_APP_KIND": "asgi", "SKEWGUARD_VITE_HOT_FILE": "", "PYTHONPATH": str(ROOT),
-               "SKEWGUARD_SECRET_KEY": "s3cret", **{f"SKEWGUARD_{k}": v for k, v in settings.items()}}
+        env = {
+            **os.environ,
+            "TEST_APP_KIND": "asgi",
+            "SKEWGUARD_VITE_HOT_FILE": "",
+            "PYTHONPATH": str(ROOT),
+            "SKEWGUARD_SECRET_KEY": "s3cret",
+            **{f"SKEWGUARD_{k}": v for k, v in settings.items()},
+        }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "tests.runtime.server_app:app", "--port", str(self.port),
-             "--host", "127.0.0.1", "--log-level", "warning"],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tests.runtime.server_app:app",
+                "--port",
+                str(self.port),
+                "--host",
+                "127.0.0.1",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         wait_for_http(self.base + "/version", self.proc, "app server")
 

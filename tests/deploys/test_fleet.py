@@ -30,7 +30,9 @@ def wait_until(predicate, timeout: float) -> float:
     raise AssertionError(f"not within {timeout} s")
 
 
-def test_a_bust_on_one_server_reaches_every_server_within_a_second(tmp_path, redis_server, app_servers):
+def test_a_bust_on_one_server_reaches_every_server_within_a_second(
+    tmp_path, redis_server, app_servers
+):
     src, out, v1 = built(tmp_path, "red")
     a = app_servers(STATIC_ROOT=str(out), REDIS_URL=redis_server.url)
     b = app_servers(STATIC_ROOT=str(out), REDIS_URL=redis_server.url)
@@ -43,7 +45,9 @@ def test_a_bust_on_one_server_reaches_every_server_within_a_second(tmp_path, red
     assert elapsed < 1.0, f"took {elapsed:.2f} s"
 
 
-def test_redis_outage_keeps_serving_and_converges_after_restart(tmp_path, redis_server, app_servers):
+def test_redis_outage_keeps_serving_and_converges_after_restart(
+    tmp_path, redis_server, app_servers
+):
     src, out, v1 = built(tmp_path, "red")
     a = app_servers(STATIC_ROOT=str(out), REDIS_URL=redis_server.url)
     b = app_servers(STATIC_ROOT=str(out), REDIS_URL=redis_server.url)
@@ -63,7 +67,9 @@ def test_redis_outage_keeps_serving_and_converges_after_restart(tmp_path, redis_
 
 
 def inertia_get(base: str, version: str) -> httpx.Response:
-    return httpx.get(base + "/", headers={"X-Inertia": "true", "X-Inertia-Version": version}, timeout=5)
+    return httpx.get(
+        base + "/", headers={"X-Inertia": "true", "X-Inertia-Version": version}, timeout=5
+    )
 
 
 def test_rolling_deploy_without_ping_pong(tmp_path, redis_server, app_servers):
@@ -96,6 +102,8 @@ def test_rolling_deploy_without_ping_pong(tmp_path, redis_server, app_servers):
         response = inertia_get(server.base, page_version)
         if response.status_code == 409:
             conflicts += 1
-            reload = httpx.get(servers[(i + 1) % 2].base + "/", timeout=5)  # the full load lands elsewhere
+            reload = httpx.get(
+                servers[(i + 1) % 2].base + "/", timeout=5
+            )  # the full load lands elsewhere
             page_version = reload.headers["x-app-version"]
     assert conflicts == 1 and page_version == r2

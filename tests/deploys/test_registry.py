@@ -42,7 +42,9 @@ def test_classify(client, server, registry, expected):
 
 
 def inertia(version: str, **headers) -> RequestFacts:
-    return RequestFacts("GET", "/p", "", {"x-inertia": "true", "x-inertia-version": version, **headers})
+    return RequestFacts(
+        "GET", "/p", "", {"x-inertia": "true", "x-inertia-version": version, **headers}
+    )
 
 
 def snap(version: str, registry: RegistryState) -> VersionSnapshot:
@@ -58,14 +60,19 @@ def test_rolling_deploy_decisions():
     assert decide(inertia("r1"), snap("r2", ROLLOUT), reload_policy) is None
     # After activation: r1 is older but retained -> 409 under reload, unless held.
     assert isinstance(decide(inertia("r1"), snap("r2", DONE), reload_policy), Respond)
-    assert isinstance(decide(inertia("r1", **{"x-skewguard-hold": "r1"}), snap("r2", DONE), reload_policy), Proceed)
+    assert isinstance(
+        decide(inertia("r1", **{"x-skewguard-hold": "r1"}), snap("r2", DONE), reload_policy),
+        Proceed,
+    )
     # ... and never forced under defer / prompt / warn.
     for policy in ("defer", "prompt", "warn"):
         answer = decide(inertia("r1"), snap("r2", DONE), Settings(APP_VERSION_MISMATCH=policy))
         assert isinstance(answer, Proceed) and answer.headers == (("X-App-Stale", "1"),)
     # Retired: must reload, whatever the policy; a hold wins unless RETIRED_FORCES_RELOAD.
     for policy in ("reload", "defer", "prompt", "warn"):
-        assert isinstance(decide(inertia("r0"), snap("r2", DONE), Settings(APP_VERSION_MISMATCH=policy)), Respond)
+        assert isinstance(
+            decide(inertia("r0"), snap("r2", DONE), Settings(APP_VERSION_MISMATCH=policy)), Respond
+        )
     held = inertia("r0", **{"x-skewguard-hold": "r0"})
     assert isinstance(decide(held, snap("r2", DONE), reload_policy), Proceed)
     assert isinstance(decide(held, snap("r2", DONE), Settings(RETIRED_FORCES_RELOAD=True)), Respond)
@@ -75,10 +82,16 @@ def test_registry_operations(tmp_path):
     registry = FileRegistry(str(tmp_path / "registry.json"))
     registry.register("r1")
     registry.register("r2")
-    assert [(r.version, r.state) for r in registry.state().releases] == [("r1", ACTIVE), ("r2", RETAINED)]
+    assert [(r.version, r.state) for r in registry.state().releases] == [
+        ("r1", ACTIVE),
+        ("r2", RETAINED),
+    ]
     registry.activate("r2")
     registry.retire("r1")
-    assert [(r.version, r.state) for r in registry.state().releases] == [("r1", RETIRED), ("r2", ACTIVE)]
+    assert [(r.version, r.state) for r in registry.state().releases] == [
+        ("r1", RETIRED),
+        ("r2", ACTIVE),
+    ]
     with pytest.raises(RegistryError, match="is active"):
         registry.retire("r2")
     with pytest.raises(RegistryError, match="not registered"):
@@ -95,7 +108,10 @@ def _worker(path: str, n: int) -> None:
 
 def test_concurrent_workers_never_tear_the_file(tmp_path):
     path = str(tmp_path / "registry.json")
-    workers = [multiprocessing.get_context("fork").Process(target=_worker, args=(path, n)) for n in range(4)]
+    workers = [
+        multiprocessing.get_context("fork").Process(target=_worker, args=(path, n))
+        for n in range(4)
+    ]
     for w in workers:
         w.start()
     for w in workers:
@@ -116,7 +132,14 @@ def test_release_cli(tmp_path):
     assert run_cli("release", "activate", "r2", "--registry-path", path).returncode == 0
     assert run_cli("release", "retire", "r1", "--registry-path", path).returncode == 0
     data = json.loads(run_cli("release", "list", "--json", "--registry-path", path).stdout)
-    assert [(r["version"], r["state"]) for r in data["releases"]] == [("r1", "retired"), ("r2", "active")]
+    assert [(r["version"], r["state"]) for r in data["releases"]] == [
+        ("r1", "retired"),
+        ("r2", "active"),
+    ]
     bad = run_cli("release", "retire", "r2", "--registry-path", path)
-    assert bad.returncode == 1 and bad.stderr.strip() == "skewguard: error: release 'r2' is active: activate another one first"
+    assert (
+        bad.returncode == 1
+        and bad.stderr.strip()
+        == "skewguard: error: release 'r2' is active: activate another one first"
+    )
     assert run_cli("release", "list").returncode == 2

@@ -22,9 +22,15 @@ def test_decisions():
     assert decide_route(None, None, MAP, "v1").target == "backend-blue"
     assert decide_route("v2", None, MAP, "v1").target == "backend-green"
     assert decide_route(None, "a=1; app_version=v2", MAP, "v1").target == "backend-green"
-    assert decide_route("v1", "app_version=v2", MAP, "v1").target == "backend-blue"  # the header wins
+    assert (
+        decide_route("v1", "app_version=v2", MAP, "v1").target == "backend-blue"
+    )  # the header wins
     unknown = decide_route("v3", None, MAP, "v1")
-    assert unknown.status == 409 and json.loads(unknown.body) == {"error": "unknown version", "requested": "v3", "available": ["v1", "v2"]}
+    assert unknown.status == 409 and json.loads(unknown.body) == {
+        "error": "unknown version",
+        "requested": "v3",
+        "available": ["v1", "v2"],
+    }
     for value in HOSTILE:
         refused = decide_route(value, None, MAP, "v1")
         assert refused.status == 400 and value.encode("utf-8", "replace") not in refused.body
@@ -64,8 +70,17 @@ def nginx_front(tmp_path, app_servers):
     blue = app_servers(APP_VERSION="v1", MANIFEST_REQUIRED="false")
     green = app_servers(APP_VERSION="v2", MANIFEST_REQUIRED="false")
     port = free_port()
-    generated = run_cli("nginx-config", "--backend", f"v1=127.0.0.1:{blue.port}", "--backend", f"v2=127.0.0.1:{green.port}",
-                        "--default", "v1", "--listen", f"127.0.0.1:{port}")
+    generated = run_cli(
+        "nginx-config",
+        "--backend",
+        f"v1=127.0.0.1:{blue.port}",
+        "--backend",
+        f"v2=127.0.0.1:{green.port}",
+        "--default",
+        "v1",
+        "--listen",
+        f"127.0.0.1:{port}",
+    )
     assert generated.returncode == 0, generated.stderr
     (tmp_path / "skewguard.conf").write_text(generated.stdout)
     temp = f"{tmp_path}/tmp"
@@ -83,10 +98,17 @@ http {{
 }}
 """)
     (tmp_path / "tmp").mkdir()
-    test = subprocess.run([nginx, "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)], capture_output=True, text=True)
+    test = subprocess.run(
+        [nginx, "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert test.returncode == 0, test.stderr
-    proc = subprocess.Popen([nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     wait_for_http(base + "/version", proc, "nginx")
     yield base
@@ -101,19 +123,36 @@ def test_nginx_routes_by_header_and_cookie(nginx_front):
     green = version(headers={"X-App-Requested-Version": "v2"})
     assert green.json()["version"] == "v2" and green.headers["x-backend-target"].startswith("sg_v2")
     assert version(cookies={"app_version": "v2"}).json()["version"] == "v2"
-    assert version(headers={"X-App-Requested-Version": "v1"}, cookies={"app_version": "v2"}).json()["version"] == "v1"
+    assert (
+        version(headers={"X-App-Requested-Version": "v1"}, cookies={"app_version": "v2"}).json()[
+            "version"
+        ]
+        == "v1"
+    )
     unknown = version(headers={"X-App-Requested-Version": "v3"})
     assert unknown.status_code == 409
-    assert unknown.json() == {"error": "unknown version", "requested": "v3", "available": ["v1", "v2"]}
+    assert unknown.json() == {
+        "error": "unknown version",
+        "requested": "v3",
+        "available": ["v1", "v2"],
+    }
 
 
 def test_nginx_rejects_hostile_values_before_any_backend(nginx_front):
     for value in HOSTILE:
         raw = value.encode("utf-8")
-        response = httpx.get(nginx_front + "/version", headers=[(b"X-App-Requested-Version", raw)], timeout=5)
+        response = httpx.get(
+            nginx_front + "/version", headers=[(b"X-App-Requested-Version", raw)], timeout=5
+        )
         assert response.status_code == 400, value
-        assert raw not in response.content and "x-app-version" not in response.headers  # no backend answered
-        by_cookie = httpx.get(nginx_front + "/version", headers=[(b"Cookie", b"app_version=" + raw.replace(b";", b"%3B"))], timeout=5)
+        assert (
+            raw not in response.content and "x-app-version" not in response.headers
+        )  # no backend answered
+        by_cookie = httpx.get(
+            nginx_front + "/version",
+            headers=[(b"Cookie", b"app_version=" + raw.replace(b";", b"%3B"))],
+            timeout=5,
+        )
         assert by_cookie.status_code in (400, 409) and "x-app-version" not in by_cookie.headers
 
 
@@ -126,7 +165,9 @@ def test_nginx_config_from_the_registry(tmp_path):
         registry.register(version)
     registry.activate("r2")
     registry.retire("r1")
-    result = run_cli("nginx-config", "--registry-path", path, "--backend-pattern", "app-{version}:8000")
+    result = run_cli(
+        "nginx-config", "--registry-path", path, "--backend-pattern", "app-{version}:8000"
+    )
     assert result.returncode == 0, result.stderr
     assert "upstream sg_r2 { server app-r2:8000; }" in result.stdout
     assert "upstream sg_r3 { server app-r3:8000; }" in result.stdout

@@ -28,14 +28,18 @@ class Harness:
         else:
             self.client = self._flask(guard).test_client()
 
-    def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"") -> Reply:
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> Reply:
         if self.kind == "asgi":
             # Raw bytes: httpx would otherwise undo Content-Encoding.
             # httpx sends "Accept-Encoding: gzip, deflate, br, zstd" unless told otherwise; the WSGI
             # test client sends none: make both alike. Header values go as latin-1 bytes, as on the wire.
             raw_headers = {"Accept-Encoding": "identity", **(headers or {})}
             raw_headers = {k: v.encode("latin-1") for k, v in raw_headers.items()}
-            with self.client.stream(method, path, headers=raw_headers, content=body, follow_redirects=False) as r:
+            with self.client.stream(
+                method, path, headers=raw_headers, content=body, follow_redirects=False
+            ) as r:
                 raw = b"".join(r.iter_raw())
             return Reply(r.status_code, {k.lower(): v for k, v in r.headers.items()}, raw)
         r = self.client.open(path, method=method, headers=headers or {}, data=body)
@@ -52,13 +56,22 @@ class Harness:
 
         async def inertia(request):
             self.app_calls += 1
-            return JSONResponse({"component": "Dashboard", "version": self.guard.version}, headers={"X-Inertia": "true"})
+            return JSONResponse(
+                {"component": "Dashboard", "version": self.guard.version},
+                headers={"X-Inertia": "true"},
+            )
 
         async def form(request):
             self.app_calls += 1
             return RedirectResponse("/inertia", status_code=303)
 
-        return Starlette(routes=[Route("/", page), Route("/inertia", inertia), Route("/form", form, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/", page),
+                Route("/inertia", inertia),
+                Route("/form", form, methods=["POST"]),
+            ]
+        )
 
     def _flask(self, guard):
         from flask import Flask, jsonify, redirect

@@ -11,7 +11,13 @@ from skewguard.build import BuildOptions, build
 from skewguard.protocol import RequestFacts, authorize_bust, decide_inertia, version_endpoint
 from skewguard.settings import Settings, SettingsError
 from skewguard.tokens import make_token, verify_token
-from skewguard.version import Component, VersionError, VersionSnapshot, resolve, vite_manifest_version
+from skewguard.version import (
+    Component,
+    VersionError,
+    VersionSnapshot,
+    resolve,
+    vite_manifest_version,
+)
 
 from ..build.helpers import write_tree
 
@@ -28,12 +34,28 @@ def facts(method="GET", path="/page", query="", **headers):
 
 def test_settings_defaults_env_and_kwargs():
     s = Settings.load({}, environ={})
-    assert (s.APP_VERSION, s.APP_VERSION_HEADER, s.APP_VERSION_MISMATCH, s.VERSION_ENDPOINT, s.STATIC_DEV_VERSION_QUERY) == (
-        "", True, "reload", True, True,
+    assert (
+        s.APP_VERSION,
+        s.APP_VERSION_HEADER,
+        s.APP_VERSION_MISMATCH,
+        s.VERSION_ENDPOINT,
+        s.STATIC_DEV_VERSION_QUERY,
+    ) == (
+        "",
+        True,
+        "reload",
+        True,
+        True,
     )
-    env = {"SKEWGUARD_APP_VERSION": "abc123", "SKEWGUARD_APP_VERSION_HEADER": "false", "SKEWGUARD_STATIC_DIRS": "a:b"}
+    env = {
+        "SKEWGUARD_APP_VERSION": "abc123",
+        "SKEWGUARD_APP_VERSION_HEADER": "false",
+        "SKEWGUARD_STATIC_DIRS": "a:b",
+    }
     s = Settings.load({}, environ=env)
-    assert s.APP_VERSION == "abc123" and s.APP_VERSION_HEADER is False and s.STATIC_DIRS == ("a", "b")
+    assert (
+        s.APP_VERSION == "abc123" and s.APP_VERSION_HEADER is False and s.STATIC_DIRS == ("a", "b")
+    )
     s = Settings.load({"app_version": "from-code"}, environ=env)
     assert s.APP_VERSION == "from-code"
 
@@ -64,8 +86,14 @@ def test_tokens():
     assert not verify_token("other", token, now=1500)  # wrong secret
     assert not verify_token("key", token, purpose="something-else", now=1500)  # wrong purpose
     version, expiry, sig = token.split(".")
-    assert not verify_token("key", f"{version}.{int(expiry) + 10**6}.{sig}", now=1500)  # edited expiry
-    assert not verify_token("key", f"{version}.{expiry}.{sig[:-1]}A" if sig[-1] != "A" else f"{version}.{expiry}.{sig[:-1]}B", now=1500)
+    assert not verify_token(
+        "key", f"{version}.{int(expiry) + 10**6}.{sig}", now=1500
+    )  # edited expiry
+    assert not verify_token(
+        "key",
+        f"{version}.{expiry}.{sig[:-1]}A" if sig[-1] != "A" else f"{version}.{expiry}.{sig[:-1]}B",
+        now=1500,
+    )
     for garbage in ("", "v1", "v1..", "x" * 5000, "v1.1.\x00", token + "x", "v2" + token[2:]):
         assert not verify_token("key", garbage, now=1500)
     assert not verify_token("", token, now=1500)  # no secret configured: nothing verifies
@@ -75,7 +103,9 @@ def test_tokens():
 
 
 def test_inertia_conflict():
-    response = decide_inertia(facts(query="a=1&b=2", x_inertia="true", x_inertia_version="v1"), SNAP, SETTINGS)
+    response = decide_inertia(
+        facts(query="a=1&b=2", x_inertia="true", x_inertia_version="v1"), SNAP, SETTINGS
+    )
     assert response is not None and response.status == 409
     headers = dict(response.headers)
     assert headers["X-Inertia-Location"] == "/page?a=1&b=2"
@@ -91,7 +121,10 @@ def test_inertia_conflict():
         (facts(x_inertia_version="v1"), SNAP),  # not an Inertia request
         (facts(method="POST", x_inertia="true", x_inertia_version="v1"), SNAP),  # never for POST
         (facts(method="PUT", x_inertia="true", x_inertia_version="v1"), SNAP),
-        (facts(x_inertia="true", x_inertia_version="v1"), VersionSnapshot("dev-1", "dev", dev=True)),  # dev mode
+        (
+            facts(x_inertia="true", x_inertia_version="v1"),
+            VersionSnapshot("dev-1", "dev", dev=True),
+        ),  # dev mode
     ],
 )
 def test_inertia_passes(request_facts, snapshot):
@@ -99,14 +132,20 @@ def test_inertia_passes(request_facts, snapshot):
 
 
 def test_inertia_location_is_header_safe():
-    response = decide_inertia(facts(path="/a\r\nSet-Cookie: x=1", x_inertia="true", x_inertia_version="v1"), SNAP, SETTINGS)
+    response = decide_inertia(
+        facts(path="/a\r\nSet-Cookie: x=1", x_inertia="true", x_inertia_version="v1"),
+        SNAP,
+        SETTINGS,
+    )
     location = dict(response.headers)["X-Inertia-Location"]
     assert "\r" not in location and "\n" not in location and " " not in location
 
 
 @pytest.mark.parametrize("client_version", ["x" * 10_000, "v1\x00\x07\x1b", "vé\xff"])
 def test_hostile_client_versions_are_just_mismatches(client_version):
-    response = decide_inertia(facts(x_inertia="true", x_inertia_version=client_version), SNAP, SETTINGS)
+    response = decide_inertia(
+        facts(x_inertia="true", x_inertia_version=client_version), SNAP, SETTINGS
+    )
     assert response.status == 409
     assert client_version not in repr(response.headers)
 
@@ -118,7 +157,12 @@ def test_version_endpoint():
     response = version_endpoint(facts(), SNAP, SETTINGS)
     assert response.status == 200 and ("Cache-Control", "no-store") in response.headers
     assert json.loads(response.body) == {
-        "version": "v2", "source": "explicit", "components": {}, "release": None, "dev": False, "active": None,
+        "version": "v2",
+        "source": "explicit",
+        "components": {},
+        "release": None,
+        "dev": False,
+        "active": None,
     }
     head = version_endpoint(facts(method="HEAD"), SNAP, SETTINGS)
     assert head.status == 200 and head.body == b""
@@ -146,7 +190,10 @@ def test_bust_authorization():
         assert dict(response.headers)["WWW-Authenticate"].startswith("Bearer")
         bodies.add(response.body)
     assert len(bodies) == 1  # nothing tells a bad token from an expired one
-    assert authorize_bust(facts(method="POST", authorization=f"Bearer {token}"), Settings()).status == 401
+    assert (
+        authorize_bust(facts(method="POST", authorization=f"Bearer {token}"), Settings()).status
+        == 401
+    )
 
 
 # -- version resolution --------------------------------------------------------------------------
@@ -162,19 +209,28 @@ def built(tmp_path, files=None):
 def test_resolution_order(tmp_path):
     out, manifest_version = built(tmp_path)
     none = str(tmp_path / "no-hot")
-    assert resolve(Settings(STATIC_ROOT=str(out), APP_VERSION="1.2.3", VITE_HOT_FILE=none)).source == "explicit"
+    assert (
+        resolve(Settings(STATIC_ROOT=str(out), APP_VERSION="1.2.3", VITE_HOT_FILE=none)).source
+        == "explicit"
+    )
     snap = resolve(Settings(STATIC_ROOT=str(out), VITE_HOT_FILE=none))
     assert (snap.version, snap.source) == (manifest_version, "manifest")
     assert snap.release["id"] == manifest_version
     templates = write_tree(tmp_path / "tpl", {"base.html": "<html>", "pages/a.html": "a"})
     component = Component("templates", ("**/*.html",), str(templates))
     both = resolve(Settings(STATIC_ROOT=str(out), VITE_HOT_FILE=none), [component])
-    assert both.source == "manifest+components" and both.version not in (manifest_version, "unknown")
+    assert both.source == "manifest+components" and both.version not in (
+        manifest_version,
+        "unknown",
+    )
     assert both.as_json()["components"] == {"templates": 2}
     only = resolve(Settings(MANIFEST_REQUIRED=False, VITE_HOT_FILE=none), [component])
     assert only.source == "components"
     (templates / "pages/a.html").write_text("changed")
-    assert resolve(Settings(MANIFEST_REQUIRED=False, VITE_HOT_FILE=none), [component]).version != only.version
+    assert (
+        resolve(Settings(MANIFEST_REQUIRED=False, VITE_HOT_FILE=none), [component]).version
+        != only.version
+    )
     assert resolve(Settings(MANIFEST_REQUIRED=False, VITE_HOT_FILE=none)).version == "unknown"
 
 
@@ -191,7 +247,13 @@ def test_component_hash_covers_paths_and_reports_missing(tmp_path, caplog):
 
 
 def test_vite_manifest_is_hashed_canonically(tmp_path):
-    document = {"src/main.ts": {"file": "assets/main-abc.js", "css": ["assets/main-def.css"], "isEntry": True}}
+    document = {
+        "src/main.ts": {
+            "file": "assets/main-abc.js",
+            "css": ["assets/main-def.css"],
+            "isEntry": True,
+        }
+    }
     compact = json.dumps(document).encode()
     pretty = json.dumps(dict(reversed(list(document.items()))), indent=4, sort_keys=False).encode()
     assert vite_manifest_version(compact) == vite_manifest_version(pretty) is not None
@@ -218,5 +280,7 @@ def test_missing_or_corrupt_manifest(tmp_path, caplog):
     with pytest.raises(VersionError, match="not valid JSON"):
         resolve(Settings(MANIFEST_PATH=str(corrupt), VITE_HOT_FILE=""))
     with caplog.at_level(logging.WARNING, logger="skewguard"):
-        lenient = resolve(Settings(MANIFEST_PATH=str(corrupt), VITE_HOT_FILE="", MANIFEST_REQUIRED=False))
+        lenient = resolve(
+            Settings(MANIFEST_PATH=str(corrupt), VITE_HOT_FILE="", MANIFEST_REQUIRED=False)
+        )
     assert lenient.version == "unknown" and lenient.problems and "not valid JSON" in caplog.text

@@ -25,7 +25,13 @@ def out(tmp_path):
 
 
 def test_facade_as_in_the_spec(out):
-    sg = Skewguard(static_root=str(out), static_url="/assets/", secret_key="k", APP_VERSION_MISMATCH="defer", vite_hot_file="")
+    sg = Skewguard(
+        static_root=str(out),
+        static_url="/assets/",
+        secret_key="k",
+        APP_VERSION_MISMATCH="defer",
+        vite_hot_file="",
+    )
     paths = json.loads((out / "staticfiles.json").read_text())["paths"]
     assert sg.static("css/app.css") == "/assets/" + paths["css/app.css"]
     assert sg.static_url("css/app.css") == sg.static("css/app.css")  # production: the same

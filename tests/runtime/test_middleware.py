@@ -22,15 +22,18 @@ BIG_JS = "".join(f"export const v{i} = {i};\n" for i in range(30000))  # > memor
 
 @pytest.fixture
 def site(tmp_path):
-    src = write_tree(tmp_path / "src", {
-        "css/app.css": CSS + "a{background:url(../img/logo.svg)}",
-        "img/logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
-        "js/mod.mjs": "export default 1;",
-        "js/big.js": BIG_JS,
-        "fonts/f.woff2": b"wOF2" + bytes(100),
-        "wasm/m.wasm": b"\x00asm" + bytes(10),
-        "site.webmanifest": '{"name":"x"}',
-    })
+    src = write_tree(
+        tmp_path / "src",
+        {
+            "css/app.css": CSS + "a{background:url(../img/logo.svg)}",
+            "img/logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+            "js/mod.mjs": "export default 1;",
+            "js/big.js": BIG_JS,
+            "fonts/f.woff2": b"wOF2" + bytes(100),
+            "wasm/m.wasm": b"\x00asm" + bytes(10),
+            "site.webmanifest": '{"name":"x"}',
+        },
+    )
     out = tmp_path / "out"
     build([str(src)], str(out), BuildOptions())
     return src, out
@@ -56,13 +59,17 @@ def test_version_header_on_every_response(harness):
 
 def test_inertia_rule_through_the_adapter(harness):
     calls = harness.app_calls
-    reply = harness.request("GET", "/inertia?page=2", {"X-Inertia": "true", "X-Inertia-Version": "old"})
+    reply = harness.request(
+        "GET", "/inertia?page=2", {"X-Inertia": "true", "X-Inertia-Version": "old"}
+    )
     assert reply.status == 409
     assert reply.headers["x-inertia-location"] == "/inertia?page=2"
     assert reply.headers["x-inertia-version"] == harness.guard.version
     assert "x-inertia" not in reply.headers
     assert harness.app_calls == calls  # the app was not called
-    ok = harness.request("GET", "/inertia", {"X-Inertia": "true", "X-Inertia-Version": harness.guard.version})
+    ok = harness.request(
+        "GET", "/inertia", {"X-Inertia": "true", "X-Inertia-Version": harness.guard.version}
+    )
     assert ok.status == 200 and harness.app_calls == calls + 1
     post = harness.request("POST", "/form", {"X-Inertia": "true", "X-Inertia-Version": "old"})
     assert post.status == 303  # never a 409 for a POST: the form data would be lost
@@ -100,7 +107,9 @@ def test_bust_with_a_corrupt_manifest_keeps_serving(harness, site):
     _, out = site
     old = harness.guard.version
     (out / "staticfiles.json").write_text("{torn")
-    reply = harness.request("POST", "/cache/bust", {"Authorization": f"Bearer {make_token('s3cret', 60)}"})
+    reply = harness.request(
+        "POST", "/cache/bust", {"Authorization": f"Bearer {make_token('s3cret', 60)}"}
+    )
     assert reply.status == 422
     assert json.loads(reply.body)["status"] == "error" and json.loads(reply.body)["version"] == old
     assert harness.request("GET", "/").headers["x-app-version"] == old
@@ -112,7 +121,10 @@ def test_no_secret_key_refuses_every_bust(site):
     for kind in ("asgi", "wsgi"):
         harness = Harness(kind, guard)
         token = make_token("anything", 60)
-        assert harness.request("POST", "/cache/bust", {"Authorization": f"Bearer {token}"}).status == 401
+        assert (
+            harness.request("POST", "/cache/bust", {"Authorization": f"Bearer {token}"}).status
+            == 401
+        )
 
 
 # -- static files --------------------------------------------------------------------------------
@@ -128,7 +140,9 @@ def test_hashed_and_canonical_caching(harness, site):
     assert reply.headers["x-app-version"] == harness.guard.version
     canonical = harness.request("GET", "/static/css/app.css")
     assert canonical.status == 200 and canonical.headers["cache-control"] == "no-cache"
-    assert canonical.headers["etag"].startswith('"') and not canonical.headers["etag"].startswith("W/")
+    assert canonical.headers["etag"].startswith('"') and not canonical.headers["etag"].startswith(
+        "W/"
+    )
     assert canonical.body == reply.body
 
 
@@ -143,7 +157,10 @@ def test_content_types(harness, site):
         "img/logo.svg": "image/svg+xml",
     }
     for canonical, content_type in expected.items():
-        assert harness.request("GET", "/static/" + p[canonical]).headers["content-type"] == content_type
+        assert (
+            harness.request("GET", "/static/" + p[canonical]).headers["content-type"]
+            == content_type
+        )
 
 
 @pytest.mark.parametrize(
@@ -181,14 +198,22 @@ def test_conditional_requests(harness, site):
     first = harness.request("GET", "/static/" + hashed)
     etag = first.headers["etag"]
     assert harness.request("GET", "/static/" + hashed, {"If-None-Match": etag}).status == 304
-    assert harness.request("GET", "/static/" + hashed, {"If-None-Match": f'"other", W/{etag}'}).status == 304
+    assert (
+        harness.request("GET", "/static/" + hashed, {"If-None-Match": f'"other", W/{etag}'}).status
+        == 304
+    )
     assert harness.request("GET", "/static/" + hashed, {"If-None-Match": '"other"'}).status == 200
     future = formatdate(time.time() + 3600, usegmt=True)
     past = formatdate(0, usegmt=True)
     assert harness.request("GET", "/static/" + hashed, {"If-Modified-Since": future}).status == 304
     assert harness.request("GET", "/static/" + hashed, {"If-Modified-Since": past}).status == 200
-    assert harness.request("GET", "/static/" + hashed, {"If-Modified-Since": "garbage"}).status == 200
-    assert harness.request("GET", "/static/" + hashed, {"If-None-Match": "\x00\xff" * 3000}).status == 200
+    assert (
+        harness.request("GET", "/static/" + hashed, {"If-Modified-Since": "garbage"}).status == 200
+    )
+    assert (
+        harness.request("GET", "/static/" + hashed, {"If-None-Match": "\x00\xff" * 3000}).status
+        == 200
+    )
 
 
 def test_ranges(harness, site):
@@ -200,9 +225,14 @@ def test_ranges(harness, site):
     assert reply.status == 206 and reply.body == data[10:20]
     assert reply.headers["content-range"] == f"bytes 10-19/{size}"
     assert harness.request("GET", "/static/" + hashed, {"Range": "bytes=-5"}).body == data[-5:]
-    assert harness.request("GET", "/static/" + hashed, {"Range": f"bytes={size - 3}-"}).body == data[-3:]
+    assert (
+        harness.request("GET", "/static/" + hashed, {"Range": f"bytes={size - 3}-"}).body
+        == data[-3:]
+    )
     unsatisfiable = harness.request("GET", "/static/" + hashed, {"Range": f"bytes={size}-"})
-    assert unsatisfiable.status == 416 and unsatisfiable.headers["content-range"] == f"bytes */{size}"
+    assert (
+        unsatisfiable.status == 416 and unsatisfiable.headers["content-range"] == f"bytes */{size}"
+    )
     for ignored in ("bytes=0-1,5-6", "items=0-5", "bytes=x-y", "bytes=" + "9" * 500 + "-"):
         reply = harness.request("GET", "/static/" + hashed, {"Range": ignored})
         assert reply.status in (200, 416) and reply.status != 500
@@ -272,7 +302,12 @@ def test_retained_release_served_and_pruned_files_404_fast(harness, site):
 def test_hostile_headers_never_500(harness, site, headers):
     _, out = site
     hashed = paths(out)["css/app.css"]
-    for method, path in (("GET", "/inertia"), ("GET", "/static/" + hashed), ("POST", "/cache/bust"), ("GET", "/version")):
+    for method, path in (
+        ("GET", "/inertia"),
+        ("GET", "/static/" + hashed),
+        ("POST", "/cache/bust"),
+        ("GET", "/version"),
+    ):
         reply = harness.request(method, path, headers)
         assert reply.status < 500, (method, path, headers)
 
@@ -293,8 +328,14 @@ def test_dev_mode_serves_sources_and_appends_content_hash(tmp_path):
     for kind in ("asgi", "wsgi"):
         harness = Harness(kind, guard)
         reply = harness.request("GET", "/static/css/app.css")
-        assert reply.status == 200 and reply.body == b"a{color:tan}" and reply.headers["cache-control"] == "no-cache"
-        assert harness.request("GET", "/static/css/link.txt").status == 404  # symlink out of the root
+        assert (
+            reply.status == 200
+            and reply.body == b"a{color:tan}"
+            and reply.headers["cache-control"] == "no-cache"
+        )
+        assert (
+            harness.request("GET", "/static/css/link.txt").status == 404
+        )  # symlink out of the root
         assert harness.request("GET", "/static/../secret/key.txt").status == 404
         dev = harness.request("GET", "/inertia", {"X-Inertia": "true", "X-Inertia-Version": "old"})
         assert dev.status == 200  # never a 409 in dev mode

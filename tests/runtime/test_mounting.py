@@ -10,7 +10,7 @@ import wsgiref.util
 
 import pytest
 
-from skewguard import Skewguard, SettingsError, VersionError
+from skewguard import SettingsError, Skewguard, VersionError
 from skewguard.build import BuildOptions, build
 
 from ..build.helpers import write_tree
@@ -64,8 +64,15 @@ def test_pathsend_is_used_when_the_server_offers_it(out):
     app = sg.asgi(None)
     hashed = paths(out)["js/big.js"]
     sent = []
-    scope = {"type": "http", "method": "GET", "path": "/static/" + hashed, "raw_path": b"", "query_string": b"",
-             "headers": [], "extensions": {"http.response.pathsend": {}}}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/static/" + hashed,
+        "raw_path": b"",
+        "query_string": b"",
+        "headers": [],
+        "extensions": {"http.response.pathsend": {}},
+    }
 
     async def receive():
         return {"type": "http.request"}
@@ -88,7 +95,9 @@ def test_wsgi_file_wrapper_is_used_when_the_server_offers_it(out):
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/" + hashed}
     wsgiref.util.setup_testing_defaults(environ)
     wrapped = []
-    environ["wsgi.file_wrapper"] = lambda fh, size: wrapped.append(fh) or wsgiref.util.FileWrapper(fh, size)
+    environ["wsgi.file_wrapper"] = lambda fh, size: (
+        wrapped.append(fh) or wsgiref.util.FileWrapper(fh, size)
+    )
     statuses = []
     body = b"".join(app(environ, lambda status, headers: statuses.append(status)))
     assert statuses == ["200 OK"] and body == BIG.encode() and len(wrapped) == 1

@@ -23,6 +23,8 @@ from ..build.helpers import build_small_site
 from ..processes import WSGI_RUNNER, free_port, stop, wait_for_http
 
 HERE = Path(__file__).parent
+
+
 @pytest.fixture
 def built_site(tmp_path):
     return build_small_site(tmp_path, "out")
@@ -42,11 +44,27 @@ def server(request, built_site):
         "PYTHONPATH": root,
     }
     if request.param == "asgi":
-        command = [sys.executable, "-m", "uvicorn", "tests.runtime.server_app:app", "--port", str(port),
-                   "--host", "127.0.0.1", "--log-level", "warning"]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tests.runtime.server_app:app",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--log-level",
+            "warning",
+        ]
     else:
-        command = [sys.executable, "-c", WSGI_RUNNER.format(root=root, port=port, module="tests.runtime.server_app")]
-    proc = subprocess.Popen(command, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        command = [
+            sys.executable,
+            "-c",
+            WSGI_RUNNER.format(root=root, port=port, module="tests.runtime.server_app"),
+        ]
+    proc = subprocess.Popen(
+        command, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     base = f"http://127.0.0.1:{port}"
     wait_for_http(base + "/version", proc, f"{request.param} server")
     yield request.param, base, src, out

@@ -72,7 +72,9 @@ def build(
             return report
         from .builder import Builder  # the heavy part, only when something changed
 
-        return Builder(specs, out, options, progress, files, scan_warnings).run(started, start_ns, fingerprint)
+        return Builder(specs, out, options, progress, files, scan_warnings).run(
+            started, start_ns, fingerprint
+        )
 
 
 def __getattr__(name: str):
@@ -91,5 +93,9 @@ def _encoder_names(options: BuildOptions) -> list[str]:
     import importlib.util
 
     names = ["gzip"]
-    names += [n for n, module in (("br", "brotli"), ("zstd", "zstandard")) if importlib.util.find_spec(module)]
+    names += [
+        n
+        for n, module in (("br", "brotli"), ("zstd", "zstandard"))
+        if importlib.util.find_spec(module)
+    ]
     return names

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import time
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..manifest import FileInfo, Manifest, ManifestError, Release, manifest_path, paths_hash
 from . import compress
@@ -26,8 +26,6 @@ from .cache import BuildCache, CachedSource
 from .errors import BuildError
 from .graph import components_in_dependency_order
 from .history import ReleaseRecord, add_release, load_history, save_history
-from .originals import link_originals
-from .options import BuildOptions, BuildReport, MissingReferences
 from .leaves import (
     PARALLEL_MIN_BYTES,
     PARALLEL_MIN_FILES,
@@ -44,6 +42,8 @@ from .leaves import (
     use_context,
     write_output,
 )
+from .options import BuildOptions, BuildReport, MissingReferences
+from .originals import link_originals
 from .references import Reference
 from .sources import SourceFile, SourceSpec
 from .stamp import STAMP_PATH, BuildStamp, sources_digest, stat_key, vite_manifest_candidates
@@ -58,7 +58,15 @@ _BATCH_FILES = 256
 class Builder:
     """One full (incremental) build; ``build()`` in ``__init__`` decides when one is needed."""
 
-    def __init__(self, specs: list[SourceSpec], out: str, options: BuildOptions, progress, files, scan_warnings):
+    def __init__(
+        self,
+        specs: list[SourceSpec],
+        out: str,
+        options: BuildOptions,
+        progress,
+        files,
+        scan_warnings,
+    ):
         self.specs = specs
         self.files: dict[str, SourceFile] = files
         self.scan_warnings = scan_warnings
@@ -68,16 +76,22 @@ class Builder:
         self.report = BuildReport(out=out)
         self.emitted: dict[str, Emitted] = {}
         self.contents: dict[str, bytes] = {}  # sources read while finding references
-        self.refs: dict[str, list[Reference]] = {}  # canonical -> references, for files that have some
+        self.refs: dict[
+            str, list[Reference]
+        ] = {}  # canonical -> references, for files that have some
         self.targets: dict[str, list[tuple[Reference, Target]]] = {}  # resolved, once per file
         self.digests: dict[str, str] = {}  # canonical -> sha384 hex of the source bytes
         self.created_dirs: set[str] = set()
         self.encoders = (
-            compress.available_encoders(options.brotli_quality, options.zstd_level, options.gzip_level)
+            compress.available_encoders(
+                options.brotli_quality, options.zstd_level, options.gzip_level
+            )
             if options.compress
             else []
         )
-        self.levels = compress.Levels(options.brotli_quality, options.gzip_level, options.zstd_level)
+        self.levels = compress.Levels(
+            options.brotli_quality, options.gzip_level, options.zstd_level
+        )
         self.pool: ProcessPoolExecutor | None = None  # started once there is enough work
         self.batch: list[str] = []
         self.batch_bytes = 0
@@ -86,7 +100,9 @@ class Builder:
     # -- orchestration ---------------------------------------------------------------------------
 
     def run(self, started: float, start_ns: int, fingerprint: str) -> BuildReport:
-        watched = [p for spec in self.specs for p in vite_manifest_candidates(spec)] + [manifest_path(self.out)]
+        watched = [p for spec in self.specs for p in vite_manifest_candidates(spec)] + [
+            manifest_path(self.out)
+        ]
         previous = self._previous_manifest()
         self.history = load_history(self.out)
         # Outputs a completed build recorded. Only these are trusted when found on disk: a file
@@ -120,7 +136,12 @@ class Builder:
                 self.pool.shutdown(cancel_futures=True)
 
     def _build(
-        self, started: float, start_ns: int, fingerprint: str, previous: Manifest | None, watched: list[str]
+        self,
+        started: float,
+        start_ns: int,
+        fingerprint: str,
+        previous: Manifest | None,
+        watched: list[str],
     ) -> BuildReport:
         self._scan_and_emit_leaves()
         self._emit_referencing()
@@ -133,7 +154,11 @@ class Builder:
         self.report.release_id = manifest.release.id if manifest.release else ""
         unchanged = previous is not None and _same_release(previous, manifest)
         if not unchanged:
-            originals = sorted(c for c in self.emitted if c not in self.passthrough) if self.options.originals else []
+            originals = (
+                sorted(c for c in self.emitted if c not in self.passthrough)
+                if self.options.originals
+                else []
+            )
             record = ReleaseRecord(
                 id=manifest.release.id,
                 hash=manifest.hash,
@@ -144,7 +169,9 @@ class Builder:
             save_history(self.out, add_release(self.history, record))
             manifest.save(manifest_path(self.out))
         linking = self._write_originals(encodings) if self.options.originals else []
-        self.cache.save(os.path.join(self.out, CACHE_PATH), start_ns, {f.path for f in self.files.values()})
+        self.cache.save(
+            os.path.join(self.out, CACHE_PATH), start_ns, {f.path for f in self.files.values()}
+        )
         for future in linking:
             future.result()
         BuildStamp(
@@ -167,7 +194,9 @@ class Builder:
             if self.options.force:
                 self.report.warnings.append(f"replacing unreadable manifest: {exc}")
                 return None
-            raise BuildError(f"{exc}; refusing to replace it (move it away or pass --force)") from None
+            raise BuildError(
+                f"{exc}; refusing to replace it (move it away or pass --force)"
+            ) from None
         if not manifest.is_skewguard:
             if self.options.force:
                 self.report.warnings.append(f"replacing {path}, which was not written by skewguard")
@@ -216,7 +245,9 @@ class Builder:
     def _worth_forking(self, sources: list[SourceFile]) -> bool:
         if self.options.workers < 2:
             return False
-        return len(sources) >= PARALLEL_MIN_FILES or sum(s.size for s in sources) >= PARALLEL_MIN_BYTES
+        return (
+            len(sources) >= PARALLEL_MIN_FILES or sum(s.size for s in sources) >= PARALLEL_MIN_BYTES
+        )
 
     def _take(self, scanned: Scanned) -> None:
         """Record what a worker did with one source."""
@@ -225,7 +256,9 @@ class Builder:
             self.report.warnings.append(scanned.warning)
         if scanned.learned:
             source = self.files[canonical]
-            self.cache.sources[source.path] = CachedSource(source.size, source.mtime_ns, scanned.digest, scanned.refs)
+            self.cache.sources[source.path] = CachedSource(
+                source.size, source.mtime_ns, scanned.digest, scanned.refs
+            )
         if scanned.refs:
             self.refs[canonical] = scanned.refs
             self.targets[canonical] = scanned.targets
@@ -235,7 +268,9 @@ class Builder:
         elif scanned.name is not None:
             if scanned.written:
                 self.report.written += 1
-            self._record(canonical, scanned.emitted(), scanned.written, scanned.encodings, scanned.saved)
+            self._record(
+                canonical, scanned.emitted(), scanned.written, scanned.encodings, scanned.saved
+            )
 
     # -- files with references, in dependency order ----------------------------------------------
 
@@ -250,7 +285,9 @@ class Builder:
     def _emit_referencing(self) -> None:
         """Emit the files that reference others; every leaf already has its final name."""
         edges = {
-            canonical: [t.canonical for _, t in self._targets(canonical) if t.canonical in self.refs]
+            canonical: [
+                t.canonical for _, t in self._targets(canonical) if t.canonical in self.refs
+            ]
             for canonical in self.refs
         }
         for component in components_in_dependency_order(self.refs, edges):
@@ -333,7 +370,9 @@ class Builder:
             return
         digest = hashlib.sha384(data).hexdigest()
         emitted = self._name(canonical, digest, len(data), passthrough)
-        self.cache.sources[source.path] = CachedSource(source.size, source.mtime_ns, digest, self.refs.get(canonical))
+        self.cache.sources[source.path] = CachedSource(
+            source.size, source.mtime_ns, digest, self.refs.get(canonical)
+        )
         self._record(canonical, emitted, written=self._write(emitted.name, data))
 
     def _emit_cycle(self, members: list[str]) -> None:
@@ -352,18 +391,22 @@ class Builder:
         unit = hashlib.sha384()
         for member, data in sorted(contents.items()):
             leaving = self._rewrites(member, dict.fromkeys(contents, ""))
-            unit.update(member.encode("utf-8", "surrogateescape") + b"\0" + _apply(data, leaving) + b"\0")
+            unit.update(
+                member.encode("utf-8", "surrogateescape") + b"\0" + _apply(data, leaving) + b"\0"
+            )
         unit_digest = unit.digest()
         hashes = {
-            member: hashlib.sha384(unit_digest + member.encode("utf-8", "surrogateescape")).hexdigest()[
-                : self.options.hash_length
-            ]
+            member: hashlib.sha384(
+                unit_digest + member.encode("utf-8", "surrogateescape")
+            ).hexdigest()[: self.options.hash_length]
             for member in contents
         }
         for member, data in sorted(contents.items()):
             output = _apply(data, self._rewrites(member, hashes))
             integrity = integrity_of(hashlib.sha384(output).hexdigest())
-            emitted = Emitted(hashed_name(member, hashes[member]), hashes[member], integrity, len(output))
+            emitted = Emitted(
+                hashed_name(member, hashes[member]), hashes[member], integrity, len(output)
+            )
             self._record(member, emitted, written=self._write(emitted.name, output))
 
     def _name(self, canonical: str, digest: str, size: int, passthrough: bool = False) -> Emitted:
@@ -405,7 +448,9 @@ class Builder:
                 return
         self.batch.append(emitted.name)
         self.batch_bytes += emitted.size
-        if self.options.workers > 1 and (self.batch_bytes >= _BATCH_BYTES or len(self.batch) >= _BATCH_FILES):
+        if self.options.workers > 1 and (
+            self.batch_bytes >= _BATCH_BYTES or len(self.batch) >= _BATCH_FILES
+        ):
             self._submit_batch()
 
     def _submit_batch(self) -> None:
@@ -439,7 +484,9 @@ class Builder:
 
     def _finish_compression(self) -> dict[str, tuple[str, ...]]:
         if self.pool is None:  # little to do: not worth starting worker processes
-            results = compress.compress_paths([os.path.join(self.out, n) for n in self.batch], self.levels)
+            results = compress.compress_paths(
+                [os.path.join(self.out, n) for n in self.batch], self.levels
+            )
         else:
             self._submit_batch()
             results = [r for future in self.compressions for r in future.result()]
@@ -457,12 +504,16 @@ class Builder:
     def _manifest(self, encodings: dict[str, tuple[str, ...]]) -> Manifest:
         paths = {canonical: e.name for canonical, e in self.emitted.items()}
         files = {
-            e.name: FileInfo(size=e.size, integrity=e.integrity, encodings=encodings.get(e.name, ()))
+            e.name: FileInfo(
+                size=e.size, integrity=e.integrity, encodings=encodings.get(e.name, ())
+            )
             for e in self.emitted.values()
         }
         app_hash = paths_hash(paths)
-        built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        return Manifest(paths, app_hash, files, Release(self.options.release_id or app_hash, built_at))
+        built_at = datetime.now(UTC).isoformat(timespec="seconds")
+        return Manifest(
+            paths, app_hash, files, Release(self.options.release_id or app_hash, built_at)
+        )
 
     def _write_originals(self, encodings: dict[str, tuple[str, ...]]) -> list[Future]:
         """Link the canonical names; in worker processes when there are any (wait on the futures)."""

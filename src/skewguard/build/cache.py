@@ -82,7 +82,9 @@ class BuildCache:
                     e.size,
                     e.mtime_ns,
                     e.digest,
-                    None if e.refs is None else [[r.start, r.end, r.url, r.line, r.kind] for r in e.refs],
+                    None
+                    if e.refs is None
+                    else [[r.start, r.end, r.url, r.line, r.kind] for r in e.refs],
                 ]
                 for p, e in self.sources.items()
                 if p in live_sources

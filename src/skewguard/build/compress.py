@@ -13,7 +13,6 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 # Types whose bytes are already compressed or that compress poorly are left alone.
 COMPRESSIBLE_EXTENSIONS = frozenset(
     """css js mjs cjs map json jsonld webmanifest html htm xhtml txt md csv tsv xml svg
@@ -32,7 +31,9 @@ class Encoder:
     compress: Callable[[bytes], bytes]
 
 
-def available_encoders(brotli_quality: int = 9, zstd_level: int = 9, gzip_level: int = 9) -> list[Encoder]:
+def available_encoders(
+    brotli_quality: int = 9, zstd_level: int = 9, gzip_level: int = 9
+) -> list[Encoder]:
     """The encoders this machine can run. Levels trade build time for size: brotli 11 is ~10%
     smaller than 9 but ~25x slower (0.5 MB/s), which turns a cold build of a large tree into
     minutes; raise it with ``--brotli-quality 11`` when build time does not matter."""
@@ -48,6 +49,7 @@ def available_encoders(brotli_quality: int = 9, zstd_level: int = 9, gzip_level:
     except ImportError:
         pass
     else:
+
         def _brotli(data: bytes) -> bytes:
             # A window no larger than the input: same output, but small files no longer pay for
             # allocating and clearing the default 4 MB window (17x faster on a 20 KB file).
@@ -65,7 +67,9 @@ def available_encoders(brotli_quality: int = 9, zstd_level: int = 9, gzip_level:
 
         def _zstd(data: bytes) -> bytes:
             # A compressor per call: ZstdCompressor objects are not safe to share across threads.
-            return zstandard.ZstdCompressor(level=compressor_level, write_content_size=True).compress(data)
+            return zstandard.ZstdCompressor(
+                level=compressor_level, write_content_size=True
+            ).compress(data)
 
         encoders.append(Encoder("zstd", ".zst", _zstd))
     return encoders

@@ -13,7 +13,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ..atomic import write_atomic
 from ..manifest import Manifest, ManifestError, manifest_path
@@ -41,7 +41,9 @@ def load_history(out: str) -> list[ReleaseRecord]:
     except FileNotFoundError:
         return []
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BuildError(f"release history {path} is unreadable ({exc}); move it away to start a new one") from None
+        raise BuildError(
+            f"release history {path} is unreadable ({exc}); move it away to start a new one"
+        ) from None
 
 
 def save_history(out: str, releases: list[ReleaseRecord]) -> None:
@@ -83,7 +85,7 @@ def plan_prune(out: str, keep: int, max_age: timedelta, now: datetime | None = N
         current = Manifest.load(manifest_path(out))
     except ManifestError as exc:
         raise BuildError(f"cannot prune without a current manifest: {exc}") from None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     newest = {r.id for r in releases[-keep:]}
     kept, dropped = [], []
     for record in releases:
@@ -123,5 +125,5 @@ def _age(record: ReleaseRecord, now: datetime) -> timedelta:
     except ValueError:
         return timedelta.max  # unknown age: only the --keep count protects it
     if built.tzinfo is None:
-        built = built.replace(tzinfo=timezone.utc)
+        built = built.replace(tzinfo=UTC)
     return now - built

@@ -124,7 +124,10 @@ def scan_chunk(chunk: list[SourceFile], context: ScanContext | None = None) -> l
 
 
 def _scan_one(
-    source: SourceFile, context: ScanContext, encoders: list[compress.Encoder], created_dirs: set[str]
+    source: SourceFile,
+    context: ScanContext,
+    encoders: list[compress.Encoder],
+    created_dirs: set[str],
 ) -> Scanned:
     canonical = source.canonical
     passthrough = canonical in context.passthrough
@@ -148,20 +151,47 @@ def _scan_one(
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError:
-                warning = f"{canonical}: not valid UTF-8; its references were rewritten byte for byte"
+                warning = (
+                    f"{canonical}: not valid UTF-8; its references were rewritten byte for byte"
+                )
         digest = hashlib.sha384(data).hexdigest()
         learned = True
     if refs:  # rewritten by the main process, in dependency order
         targets = resolve_targets(refs, canonical, context.static_url)
         return Scanned(
-            canonical, None, "", digest, source.size, False, None, 0, refs, targets, "", data, learned, warning
+            canonical,
+            None,
+            "",
+            digest,
+            source.size,
+            False,
+            None,
+            0,
+            refs,
+            targets,
+            "",
+            data,
+            learned,
+            warning,
         )
 
     name, file_hash = _output(canonical, digest, passthrough, context.hash_length)
     if is_complete(context, name):
         return Scanned(
-            canonical, name, file_hash, digest, source.size, False, None, 0,
-            refs, None, integrity_of(digest), None, learned, warning,
+            canonical,
+            name,
+            file_hash,
+            digest,
+            source.size,
+            False,
+            None,
+            0,
+            refs,
+            None,
+            integrity_of(digest),
+            None,
+            learned,
+            warning,
         )
     if data is None:
         data, warning = read_source(source)
@@ -176,8 +206,20 @@ def _scan_one(
     if encoders and compress.is_compressible(name, len(data)):
         encodings, saved = compress.compress_file(path, data, encoders)
     return Scanned(
-        canonical, name, file_hash, digest, len(data), True, encodings, saved,
-        refs, None, integrity_of(digest), None, learned, warning,
+        canonical,
+        name,
+        file_hash,
+        digest,
+        len(data),
+        True,
+        encodings,
+        saved,
+        refs,
+        None,
+        integrity_of(digest),
+        None,
+        learned,
+        warning,
     )
 
 
@@ -185,7 +227,9 @@ def _vanished(canonical: str, warning: str | None) -> Scanned:
     return Scanned(canonical, None, "", "", 0, False, None, 0, None, None, "", None, False, warning)
 
 
-def resolve_targets(refs: list[Reference], canonical: str, static_url: str) -> list[tuple[Reference, Target]]:
+def resolve_targets(
+    refs: list[Reference], canonical: str, static_url: str
+) -> list[tuple[Reference, Target]]:
     """The references of ``canonical`` that point into the static tree, with what they point at."""
     resolved = []
     for ref in refs:
@@ -207,7 +251,9 @@ def _output(canonical: str, digest: str, passthrough: bool, hash_length: int) ->
     return hashed_name(canonical, file_hash), file_hash
 
 
-def output_name(canonical: str, digest: str, size: int, passthrough: bool, hash_length: int) -> Emitted:
+def output_name(
+    canonical: str, digest: str, size: int, passthrough: bool, hash_length: int
+) -> Emitted:
     """Where a file with these bytes goes: ``name.<hash>.ext``, or its own name when passed through."""
     name, file_hash = _output(canonical, digest, passthrough, hash_length)
     return Emitted(name, file_hash, integrity_of(digest), size)

@@ -24,7 +24,9 @@ def exclusive(state_dir: str) -> Iterator[None]:
         except OSError as exc:
             if exc.errno not in (errno.EACCES, errno.EAGAIN):
                 raise
-            raise BuildError(f"another build or prune is running on {os.path.dirname(state_dir)}") from None
+            raise BuildError(
+                f"another build or prune is running on {os.path.dirname(state_dir)}"
+            ) from None
         yield
     finally:
         os.close(fd)

@@ -60,7 +60,16 @@ class BuildReport:
     @classmethod
     def replay(cls, recorded: dict, seconds: float) -> BuildReport:
         """The report of an up-to-date rebuild: the previous one, with nothing written."""
-        fields = ("out", "version", "release_id", "files", "bytes", "passed_through", "warnings", "missing")
+        fields = (
+            "out",
+            "version",
+            "release_id",
+            "files",
+            "bytes",
+            "passed_through",
+            "warnings",
+            "missing",
+        )
         return cls(**{name: recorded[name] for name in fields}, seconds=seconds)
 
     def as_dict(self) -> dict[str, object]:

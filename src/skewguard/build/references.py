@@ -29,7 +29,9 @@ def _with_lines(data: bytes, found: list[tuple[int, int, str]]) -> list[Referenc
     for start, end, kind in found:
         line += data.count(b"\n", last, start)
         last = start
-        refs.append(Reference(start, end, data[start:end].decode("utf-8", "surrogateescape"), line, kind))
+        refs.append(
+            Reference(start, end, data[start:end].decode("utf-8", "surrogateescape"), line, kind)
+        )
     return refs
 
 
@@ -54,7 +56,9 @@ _CSS_URL = re.compile(
     rb"""url\(\s*(?: "(?P<u_dq>[^"\\\n]*)" | '(?P<u_sq>[^'\\\n]*)' | (?P<u_raw>[^'"()\\\s]*) )\s*\)""",
     re.VERBOSE | re.IGNORECASE,
 )
-_CSS_IMPORT = re.compile(rb"""@import\s+(?: "(?P<i_dq>[^"\\\n]*)" | '(?P<i_sq>[^'\\\n]*)' )""", re.VERBOSE)
+_CSS_IMPORT = re.compile(
+    rb"""@import\s+(?: "(?P<i_dq>[^"\\\n]*)" | '(?P<i_sq>[^'\\\n]*)' )""", re.VERBOSE
+)
 _CSS_SOURCEMAP = re.compile(rb"/\*[#@]\s*sourceMappingURL=(?P<url>[^\s*]+)\s*\*/")
 
 
@@ -83,7 +87,13 @@ def find_css_references(data: bytes) -> list[Reference]:
         else:  # "url("
             m = _CSS_URL.match(data, pos)
             if m:
-                group = "u_dq" if m.group("u_dq") is not None else "u_sq" if m.group("u_sq") is not None else "u_raw"
+                group = (
+                    "u_dq"
+                    if m.group("u_dq") is not None
+                    else "u_sq"
+                    if m.group("u_sq") is not None
+                    else "u_raw"
+                )
                 found.append((m.start(group), m.end(group), "url"))
                 pos = m.end()
             else:
@@ -120,7 +130,8 @@ _SPEC = rb"""\s*(?:"(?P<dq>[^"\\\n]*)"|'(?P<sq>[^'\\\n]*)')"""
 _IMPORT_FORMS = [
     # import "x";  import x from "x";  import {a as b}, * as c from "x"
     re.compile(
-        rb"import\s*(?:(?:[\w$]+\s*,?\s*)?(?:\*\s*as\s+[\w$]+|\{[^}]*\})?\s*from)?" + _SPEC, re.VERBOSE
+        rb"import\s*(?:(?:[\w$]+\s*,?\s*)?(?:\*\s*as\s+[\w$]+|\{[^}]*\})?\s*from)?" + _SPEC,
+        re.VERBOSE,
     ),
     re.compile(rb"import\s*\(" + _SPEC + rb"\s*[,)]", re.VERBOSE),  # import("x")
 ]
@@ -161,7 +172,9 @@ def find_js_references(data: bytes, *, es_modules: bool = True) -> list[Referenc
         # a plain substring test first spares them the line-by-line scan too (40x cheaper).
         if b"sourceMappingURL=" not in data:
             return []
-        found = [(m.start("url"), m.end("url"), "sourcemap") for m in _JS_SOURCEMAP_LINE.finditer(data)]
+        found = [
+            (m.start("url"), m.end("url"), "sourcemap") for m in _JS_SOURCEMAP_LINE.finditer(data)
+        ]
         return _with_lines(data, found)
     found: list[tuple[int, int, str]] = []
     substitutions: list[int] = []  # open ${ ... } substitutions, each with its brace depth

@@ -5,8 +5,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from stat import S_ISREG
 from dataclasses import dataclass
+from stat import S_ISREG
 from typing import NamedTuple
 
 from .errors import BuildError
@@ -76,7 +76,8 @@ def scan_sources(
                         path = directory + "/" + name
                         if entry.is_dir():
                             if excluded and (
-                                path == excluded or (entry.is_symlink() and os.path.realpath(path) == excluded)
+                                path == excluded
+                                or (entry.is_symlink() and os.path.realpath(path) == excluded)
                             ):
                                 continue
                             stack.append((path, prefix + name + "/"))

@@ -39,7 +39,13 @@ class BuildStamp:
                 document = json.load(fh)
             if document.get("format") != STAMP_FORMAT:
                 return None
-            return cls(document["fingerprint"], document["start_ns"], document["sources"], document["watched"], document["report"])
+            return cls(
+                document["fingerprint"],
+                document["start_ns"],
+                document["sources"],
+                document["watched"],
+                document["report"],
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -81,4 +87,7 @@ def stat_key(path: str) -> list[int] | None:
 
 
 def vite_manifest_candidates(spec: SourceSpec) -> list[str]:
-    return [os.path.join(spec.root, ".vite", "manifest.json"), os.path.join(spec.root, "manifest.json")]
+    return [
+        os.path.join(spec.root, ".vite", "manifest.json"),
+        os.path.join(spec.root, "manifest.json"),
+    ]

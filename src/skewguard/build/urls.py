@@ -17,7 +17,9 @@ class Target(NamedTuple):  # a tuple: cheap to send back from a worker process
     path_end: int  # length of the path part in the written reference (before ? or #)
 
 
-def resolve(url: str, referrer: str, static_url: str, *, bare_is_relative: bool = True) -> Target | None:
+def resolve(
+    url: str, referrer: str, static_url: str, *, bare_is_relative: bool = True
+) -> Target | None:
     """Resolve ``url`` written in the file ``referrer`` (a canonical path) to a canonical path.
 
     None means "not ours, leave it alone": data URIs, any scheme, protocol-relative URLs,

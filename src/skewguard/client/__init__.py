@@ -36,6 +36,10 @@ def bootstrap_tag(config: dict, static_url: str, inline: bool, nonce: str | None
     data = json.dumps(config, separators=(",", ":"), sort_keys=True)
     if inline:
         safe_json = data.replace("<", "\\u003c")  # no "</script>" can close the tag early
-        return (f"<script{nonce_attr}>window.__skewguard={safe_json};".encode() + client_code() + b"</script>")
+        return (
+            f"<script{nonce_attr}>window.__skewguard={safe_json};".encode()
+            + client_code()
+            + b"</script>"
+        )
     src = static_url + client_name()
     return f'<script src="{src}" data-skewguard="{html.escape(data, quote=True)}"{nonce_attr}></script>'.encode()

@@ -21,14 +21,26 @@ from ..protocol import Respond, authorize_bust, version_endpoint
 from ..settings import Settings
 from .jinja import template_globals
 
-SEED_NAMES = ("APP_VERSION", "APP_VERSION_HEADER", "APP_VERSION_MISMATCH", "VERSION_ENDPOINT",
-              "STATIC_DEV_VERSION_QUERY", "SECRET_KEY")
+SEED_NAMES = (
+    "APP_VERSION",
+    "APP_VERSION_HEADER",
+    "APP_VERSION_MISMATCH",
+    "VERSION_ENDPOINT",
+    "STATIC_DEV_VERSION_QUERY",
+    "SECRET_KEY",
+)
 
 
 def settings_from_config(config: Any, overrides: dict[str, Any]) -> dict[str, Any]:
     known = {f.name for f in dataclasses.fields(Settings)}
     values: dict[str, Any] = {name: config[name] for name in SEED_NAMES if name in config}
-    values.update({k[len("SKEWGUARD_"):]: v for k, v in config.items() if k.startswith("SKEWGUARD_") and k[len("SKEWGUARD_"):] in known})
+    values.update(
+        {
+            k[len("SKEWGUARD_") :]: v
+            for k, v in config.items()
+            if k.startswith("SKEWGUARD_") and k[len("SKEWGUARD_") :] in known
+        }
+    )
     values.update(overrides)
     return values
 
@@ -60,11 +72,17 @@ class Skewguard:
             return facts_from_environ(request.environ)
 
         if guard.settings.VERSION_ENDPOINT:
-            @blueprint.route(guard.settings.VERSION_PATH, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+
+            @blueprint.route(
+                guard.settings.VERSION_PATH,
+                methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            )
             def version():
                 return answer(version_endpoint(facts(), guard.snapshot, guard.settings))
 
-            @blueprint.route(guard.settings.BUST_PATH, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+            @blueprint.route(
+                guard.settings.BUST_PATH, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+            )
             def bust():
                 refusal = authorize_bust(facts(), guard.settings)
                 return answer(refusal if refusal is not None else guard.bust())

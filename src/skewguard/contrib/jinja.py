@@ -1,10 +1,10 @@
 """Jinja2 template globals: ``static``, ``static_url``, ``app_version`` and ``vite_version``.
 
-    from skewguard.contrib.jinja import install
-    install(templates.env, sg)      # Starlette's Jinja2Templates, Flask's app.jinja_env, ...
+from skewguard.contrib.jinja import install
+install(templates.env, sg)      # Starlette's Jinja2Templates, Flask's app.jinja_env, ...
 
-    <link rel="stylesheet" href="{{ static('css/app.css') }}">
-    <meta name="app-version" content="{{ app_version() }}">   <!-- or {{ vite_version }} -->
+<link rel="stylesheet" href="{{ static('css/app.css') }}">
+<meta name="app-version" content="{{ app_version() }}">   <!-- or {{ vite_version }} -->
 """
 
 from __future__ import annotations

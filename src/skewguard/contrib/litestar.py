@@ -39,7 +39,12 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
             # their own (without STATIC_ROOT, e.g. with litestar-vite serving /static/, none is added).
             static_app = guard.asgi_static()
 
-            @asgi(guard.settings.STATIC_URL.rstrip("/"), is_mount=True, name="skewguard_static", copy_scope=True)
+            @asgi(
+                guard.settings.STATIC_URL.rstrip("/"),
+                is_mount=True,
+                name="skewguard_static",
+                copy_scope=True,
+            )
             async def static(scope: Scope, receive: Receive, send: Send) -> None:
                 # Litestar's mounts pass the rest of the path with a trailing "/" added: files have none.
                 await static_app({**scope, "path": scope["path"].rstrip("/")}, receive, send)
@@ -53,9 +58,13 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
                 if previous is not None:
                     previous(engine)
                 engine.register_template_callable("static", lambda ctx, path: guard.static(path))
-                engine.register_template_callable("static_url", lambda ctx, path: guard.static_url(path))
+                engine.register_template_callable(
+                    "static_url", lambda ctx, path: guard.static_url(path)
+                )
                 engine.register_template_callable("app_version", lambda ctx: guard.version)
-                environment = getattr(engine, "engine", None)  # Jinja: also the {{ vite_version }} global
+                environment = getattr(
+                    engine, "engine", None
+                )  # Jinja: also the {{ vite_version }} global
                 if environment is not None and hasattr(environment, "globals"):
                     environment.globals["vite_version"] = CurrentVersion(guard)
 
@@ -74,21 +83,34 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
             base = type(loader)
             if getattr(base, "_skewguard_version", False):
                 continue
-            loader.__class__ = type(base.__name__, (base,), {
-                "__slots__": (),  # the loader uses __slots__: same layout, or __class__ cannot change
-                "_skewguard_version": True,
-                "version_id": property(lambda self: guard.version),
-            })
+            loader.__class__ = type(
+                base.__name__,
+                (base,),
+                {
+                    "__slots__": (),  # the loader uses __slots__: same layout, or __class__ cannot change
+                    "_skewguard_version": True,
+                    "version_id": property(lambda self: guard.version),
+                },
+            )
 
     def _handlers(self) -> list:
         guard = self.guard
 
         def answer(respond) -> Response:
-            return Response(content=respond.body, status_code=respond.status, headers=dict(respond.headers))
+            return Response(
+                content=respond.body, status_code=respond.status, headers=dict(respond.headers)
+            )
 
-        @get(guard.settings.VERSION_PATH, name="skewguard_version", include_in_schema=False, sync_to_thread=False)
+        @get(
+            guard.settings.VERSION_PATH,
+            name="skewguard_version",
+            include_in_schema=False,
+            sync_to_thread=False,
+        )
         def version(request: Request) -> Response:
-            return answer(version_endpoint(facts_from_scope(request.scope), guard.snapshot, guard.settings))
+            return answer(
+                version_endpoint(facts_from_scope(request.scope), guard.snapshot, guard.settings)
+            )
 
         @post(guard.settings.BUST_PATH, name="skewguard_bust", include_in_schema=False)
         async def bust(request: Request) -> Response:

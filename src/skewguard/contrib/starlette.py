@@ -41,7 +41,9 @@ def routes(guard: Skewguard) -> list[Any]:
         return Response(respond.body, status_code=respond.status, headers=dict(respond.headers))
 
     async def version(request: Request) -> Response:
-        return answer(version_endpoint(facts_from_scope(request.scope), guard.snapshot, guard.settings))
+        return answer(
+            version_endpoint(facts_from_scope(request.scope), guard.snapshot, guard.settings)
+        )
 
     async def bust(request: Request) -> Response:
         refusal = authorize_bust(facts_from_scope(request.scope), guard.settings)
@@ -50,8 +52,10 @@ def routes(guard: Skewguard) -> list[Any]:
         return answer(refusal)
 
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-    return [Route(guard.settings.VERSION_PATH, version, methods=methods, name="skewguard_version"),
-            Route(guard.settings.BUST_PATH, bust, methods=methods, name="skewguard_bust")]
+    return [
+        Route(guard.settings.VERSION_PATH, version, methods=methods, name="skewguard_version"),
+        Route(guard.settings.BUST_PATH, bust, methods=methods, name="skewguard_bust"),
+    ]
 
 
 def static_mount(guard: Skewguard, name: str = "static") -> Any:

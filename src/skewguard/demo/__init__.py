@@ -11,7 +11,9 @@ class DemoError(Exception):
     """The demo cannot start; the message says why in one line."""
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, workdir: str | None = None, poll_seconds: float = 3.0) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, workdir: str | None = None, poll_seconds: float = 3.0
+) -> None:
     try:
         import jinja2  # noqa: F401 - only checking it is installed
         import starlette  # noqa: F401 - only checking it is installed
@@ -22,10 +24,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workdir: str | None = None,
         try:
             probe.bind((host, port))
         except OSError:
-            raise DemoError(f"{host}:{port} is already in use; pass --port to pick another") from None
+            raise DemoError(
+                f"{host}:{port} is already in use; pass --port to pick another"
+            ) from None
     from .app import Demo
 
     directory = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="skewguard-demo-"))
     demo = Demo(directory, poll_seconds=poll_seconds)
-    print(f"skewguard demo: open http://{host}:{port}/ in two tabs (assets built in {directory}); Ctrl-C stops it.")
+    print(
+        f"skewguard demo: open http://{host}:{port}/ in two tabs (assets built in {directory}); Ctrl-C stops it."
+    )
     uvicorn.run(demo.app, host=host, port=port, log_level="warning")

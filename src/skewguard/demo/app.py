@@ -32,16 +32,25 @@ class Demo:
         write_release(self.src, self.release)
         self._build()
         self.guard = Skewguard(
-            static_root=str(self.out), secret_key="demo-only-secret", vite_hot_file="",
-            client_poll_interval=poll_seconds, client_options=self._client_options,
+            static_root=str(self.out),
+            secret_key="demo-only-secret",
+            vite_hot_file="",
+            client_poll_interval=poll_seconds,
+            client_options=self._client_options,
         )
         templates = Jinja2Templates(directory=str(TEMPLATES))
         install(templates.env, self.guard)
         self.templates = templates
-        self.app = self.guard.asgi(Starlette(routes=[
-            Route("/", self.home), Route("/about", self.about),
-            Route("/demo/deploy", self.deploy, methods=["POST"]), Route("/demo/time", self.time),
-        ]))
+        self.app = self.guard.asgi(
+            Starlette(
+                routes=[
+                    Route("/", self.home),
+                    Route("/about", self.about),
+                    Route("/demo/deploy", self.deploy, methods=["POST"]),
+                    Route("/demo/time", self.time),
+                ]
+            )
+        )
 
     def _build(self) -> None:
         build([str(self.src)], str(self.out), BuildOptions(brotli_quality=5))
@@ -75,7 +84,9 @@ class Demo:
 
         previous = self.guard.version
         version = await asyncio.get_running_loop().run_in_executor(None, self.deploy_now)
-        return HTMLResponse(f"Deployed release {self.release}: {previous} → <strong>{version}</strong>")
+        return HTMLResponse(
+            f"Deployed release {self.release}: {previous} → <strong>{version}</strong>"
+        )
 
     def deploy_now(self) -> str:
         """A new release: new sources, a build, and the switch (what a bust does)."""

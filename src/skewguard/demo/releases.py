@@ -5,7 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-ACCENTS = [("#3b6cf6", "blue"), ("#e4572e", "vermilion"), ("#17a398", "teal"), ("#9b5de5", "violet"), ("#f3a712", "amber")]
+ACCENTS = [
+    ("#3b6cf6", "blue"),
+    ("#e4572e", "vermilion"),
+    ("#17a398", "teal"),
+    ("#9b5de5", "violet"),
+    ("#f3a712", "amber"),
+]
 ASSETS = Path(__file__).parent / "assets"
 
 
@@ -17,8 +23,12 @@ def write_release(src: Path, number: int) -> None:
     (src / "js").mkdir(parents=True, exist_ok=True)
     for script in ("htmx.min.js", "demo.js"):
         shutil.copyfile(ASSETS / "js" / script, src / "js" / script)
-    (src / "css" / "demo.css").write_text(CSS.replace("ACCENT", accent).replace("RELEASE", f"release {number} ({name})"))
-    (src / "img" / "logo.svg").write_text(LOGO.replace("ACCENT", accent).replace("NUMBER", str(number)))
+    (src / "css" / "demo.css").write_text(
+        CSS.replace("ACCENT", accent).replace("RELEASE", f"release {number} ({name})")
+    )
+    (src / "img" / "logo.svg").write_text(
+        LOGO.replace("ACCENT", accent).replace("NUMBER", str(number))
+    )
 
 
 CSS = """\

@@ -2,7 +2,15 @@
 retired. Backends: a file beside the manifest (one server, several workers) and Redis (a fleet).
 """
 
-from .model import Release, RegistryState, classify
-from .registry import FileRegistry, ReleaseRegistry, RegistryError, open_registry
+from .model import RegistryState, Release, classify
+from .registry import FileRegistry, RegistryError, ReleaseRegistry, open_registry
 
-__all__ = ["FileRegistry", "RegistryError", "RegistryState", "Release", "ReleaseRegistry", "classify", "open_registry"]
+__all__ = [
+    "FileRegistry",
+    "RegistryError",
+    "RegistryState",
+    "Release",
+    "ReleaseRegistry",
+    "classify",
+    "open_registry",
+]

@@ -47,7 +47,9 @@ class RedisRegistry(ReleaseRegistry):
                     try:
                         pipe.watch(self.key)
                         raw = pipe.get(self.key)
-                        new = change(RegistryState.from_json(json.loads(raw)) if raw else RegistryState())
+                        new = change(
+                            RegistryState.from_json(json.loads(raw)) if raw else RegistryState()
+                        )
                         pipe.multi()
                         pipe.set(self.key, json.dumps(new.as_json()))
                         pipe.publish(self.channel, b"changed")
@@ -63,7 +65,9 @@ class RedisRegistry(ReleaseRegistry):
         if self._watching:
             return
         self._watching = True
-        threading.Thread(target=self._listen, args=(on_change,), name="skewguard-redis", daemon=True).start()
+        threading.Thread(
+            target=self._listen, args=(on_change,), name="skewguard-redis", daemon=True
+        ).start()
 
     def _listen(self, on_change) -> None:
         backoff = 0.1
@@ -99,7 +103,11 @@ class RedisRegistry(ReleaseRegistry):
     def _went_down(self, exc: Exception) -> None:
         if not self._down:
             self._down = True
-            logger.warning("skewguard: Redis at %s unreachable (%s); serving the last known state", self.url, exc)
+            logger.warning(
+                "skewguard: Redis at %s unreachable (%s); serving the last known state",
+                self.url,
+                exc,
+            )
 
     def _came_back(self) -> None:
         if self._down:

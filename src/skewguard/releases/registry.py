@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..atomic import write_atomic
 from .model import ACTIVE, RETAINED, RETIRED, RegistryState, Release
@@ -23,22 +23,29 @@ class RegistryError(Exception):
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _registered(state: RegistryState, version: str, release_id: str, activate_if_first: bool) -> RegistryState:
+def _registered(
+    state: RegistryState, version: str, release_id: str, activate_if_first: bool
+) -> RegistryState:
     if state.get(version) is not None:
         return state
     release = Release(version, release_id or version, _now(), RETAINED)
     releases = state.releases + (release,)
     if activate_if_first and state.active is None:
-        releases = tuple(Release(r.version, r.id, r.created, ACTIVE if r.version == version else r.state) for r in releases)
+        releases = tuple(
+            Release(r.version, r.id, r.created, ACTIVE if r.version == version else r.state)
+            for r in releases
+        )
     return RegistryState(releases, state.bust)
 
 
 def _activated(state: RegistryState, version: str) -> RegistryState:
     if state.get(version) is None:
-        raise RegistryError(f"release {version!r} is not registered (known: {', '.join(r.version for r in state.releases) or 'none'})")
+        raise RegistryError(
+            f"release {version!r} is not registered (known: {', '.join(r.version for r in state.releases) or 'none'})"
+        )
     releases = []
     for r in state.releases:
         if r.version == version:
@@ -56,7 +63,10 @@ def _retired(state: RegistryState, version: str) -> RegistryState:
         raise RegistryError(f"release {version!r} is not registered")
     if entry.state == ACTIVE:
         raise RegistryError(f"release {version!r} is active: activate another one first")
-    releases = tuple(Release(r.version, r.id, r.created, RETIRED) if r.version == version else r for r in state.releases)
+    releases = tuple(
+        Release(r.version, r.id, r.created, RETIRED) if r.version == version else r
+        for r in state.releases
+    )
     return RegistryState(releases, state.bust)
 
 
@@ -69,7 +79,9 @@ class ReleaseRegistry:
     def _update(self, change: Callable[[RegistryState], RegistryState]) -> RegistryState:
         raise NotImplementedError
 
-    def register(self, version: str, release_id: str = "", activate_if_first: bool = True) -> RegistryState:
+    def register(
+        self, version: str, release_id: str = "", activate_if_first: bool = True
+    ) -> RegistryState:
         return self._update(lambda s: _registered(s, version, release_id, activate_if_first))
 
     def activate(self, version: str) -> RegistryState:
@@ -148,5 +160,9 @@ def open_registry(settings) -> ReleaseRegistry | None:
         from .redis_registry import RedisRegistry
 
         return RedisRegistry(settings.REDIS_URL, settings.REDIS_PREFIX)
-    path = settings.REGISTRY_PATH or (os.path.join(settings.STATIC_ROOT, ".skewguard", "registry.json") if settings.STATIC_ROOT else "")
+    path = settings.REGISTRY_PATH or (
+        os.path.join(settings.STATIC_ROOT, ".skewguard", "registry.json")
+        if settings.STATIC_ROOT
+        else ""
+    )
     return FileRegistry(path) if path else None

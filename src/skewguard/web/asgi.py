@@ -6,7 +6,15 @@ import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
-from ..protocol import Proceed, RequestFacts, Respond, authorize_bust, decide, route, version_endpoint
+from ..protocol import (
+    Proceed,
+    RequestFacts,
+    Respond,
+    authorize_bust,
+    decide,
+    route,
+    version_endpoint,
+)
 from .inject import HtmlInjector, injected_length, should_inject
 from .static import STREAM_CHUNK, StaticResponse, respond
 
@@ -17,8 +25,18 @@ Scope = dict[str, Any]
 
 # The request headers skewguard's decisions read; everything else is never decoded.
 _WANTED = frozenset(
-    (b"x-inertia", b"x-inertia-version", b"x-skewguard-hold", b"cookie", b"authorization", b"accept-encoding",
-     b"if-none-match", b"if-modified-since", b"range", b"if-range")
+    (
+        b"x-inertia",
+        b"x-inertia-version",
+        b"x-skewguard-hold",
+        b"cookie",
+        b"authorization",
+        b"accept-encoding",
+        b"if-none-match",
+        b"if-modified-since",
+        b"range",
+        b"if-range",
+    )
 )
 # Requests that say which release they run: only these need decoding for the decision core.
 _VERSIONED = frozenset((b"x-inertia-version", b"x-skewguard-hold"))
@@ -29,7 +47,9 @@ _NOTABLE = _VERSIONED | _FRAGMENT
 # the title-case spellings cover apps that send them anyway.
 _OWN = frozenset((b"x-app-version", b"x-app-stale", b"X-App-Version", b"X-App-Stale"))
 _CONTENT_TYPE = frozenset((b"content-type", b"Content-Type"))
-_NOT_FOUND = StaticResponse(404, [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"9")], b"Not Found")
+_NOT_FOUND = StaticResponse(
+    404, [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"9")], b"Not Found"
+)
 
 
 def request_headers(scope: Scope) -> dict[str, str]:
@@ -116,7 +136,9 @@ class ASGIMiddleware:
                     headers = [h for h in headers if h[0] not in _OWN]
                 headers.extend(extra)
                 if inject and html:
-                    injector = _injector_for(guard, state, scope, message.get("status", 200), headers)
+                    injector = _injector_for(
+                        guard, state, scope, message.get("status", 200), headers
+                    )
                 message["headers"] = headers  # the app's message, handed over: no copy needed
             elif injector is not None:
                 if kind == "http.response.body":
@@ -138,10 +160,14 @@ class ASGIMiddleware:
         if kind == "static":
             await serve_static(state, scope, facts, send, settings.STATIC_URL)
         elif kind == "client":
-            name = scope["path"][len(settings.STATIC_URL):]
+            name = scope["path"][len(settings.STATIC_URL) :]
             from ..client import client_name
 
-            response = respond(state.client, facts.method, facts.headers, None) if name == client_name() else None
+            response = (
+                respond(state.client, facts.method, facts.headers, None)
+                if name == client_name()
+                else None
+            )
             await send_static(send, scope, response or _NOT_FOUND, facts.method)
         elif kind == "version":
             await send_respond(send, version_endpoint(facts, state.snapshot, settings))
@@ -157,7 +183,10 @@ def _with_current_inertia_version(scope: Scope, version: bytes) -> Scope:
     headers = scope["headers"]
     if not any(name == b"x-inertia-version" and value != version for name, value in headers):
         return scope
-    return {**scope, "headers": [(n, version if n == b"x-inertia-version" else v) for n, v in headers]}
+    return {
+        **scope,
+        "headers": [(n, version if n == b"x-inertia-version" else v) for n, v in headers],
+    }
 
 
 def _injector_for(guard, state, scope: Scope, status: int, headers: list) -> HtmlInjector | None:
@@ -203,16 +232,18 @@ async def serve_static(state, scope: Scope, facts: RequestFacts, send, prefix: s
     table = state.static
     path = scope["path"]
     if prefix:
-        path = path[len(prefix):]
+        path = path[len(prefix) :]
     elif scope.get("root_path") and path.startswith(scope["root_path"]):
-        path = path[len(scope["root_path"]):]
+        path = path[len(scope["root_path"]) :]
     path = path.lstrip("/")
     response = table.respond(path, facts.method, facts.headers) if table is not None else None
     await send_static(send, scope, response or _NOT_FOUND, facts.method)
 
 
 async def send_static(send, scope: Scope, response: StaticResponse, method: str) -> None:
-    await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
+    await send(
+        {"type": "http.response.start", "status": response.status, "headers": response.headers}
+    )
     if response.file is None or method == "HEAD":
         await send({"type": "http.response.body", "body": response.body})
         return
@@ -233,7 +264,9 @@ async def send_static(send, scope: Scope, response: StaticResponse, method: str)
                 if not chunk:
                     break
                 remaining -= len(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
+                await send(
+                    {"type": "http.response.body", "body": chunk, "more_body": remaining > 0}
+                )
             if remaining > 0:  # the file shrank underneath us: end the response cleanly
                 await send({"type": "http.response.body", "body": b""})
     except OSError:

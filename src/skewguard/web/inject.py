@@ -27,7 +27,7 @@ class HtmlInjector:
         m = _CLOSING_TAG.search(data)
         if m is not None:
             self.done, self.carry = True, b""
-            return data[: m.start()] + self.snippet + data[m.start():]
+            return data[: m.start()] + self.snippet + data[m.start() :]
         self.carry = data[-_CARRY:]
         return data[:-_CARRY]
 
@@ -48,8 +48,13 @@ def injected_length(declared: bytes | str, snippet: bytes) -> str | None:
         return None
 
 
-def should_inject(method: str, status: int, content_type: str | None, content_encoding: str | None,
-                  fragment_request: bool) -> bool:
+def should_inject(
+    method: str,
+    status: int,
+    content_type: str | None,
+    content_encoding: str | None,
+    fragment_request: bool,
+) -> bool:
     """Only whole HTML documents sent in full: not HEAD, 204/304/206, other types, encoded
     bodies, nor htmx/Inertia requests (their answers are fragments or JSON, not documents)."""
     if method == "HEAD" or status in (204, 206, 304) or status < 200:

@@ -77,7 +77,9 @@ class StaticResponse:
 
     def headers_for_wsgi(self) -> list[tuple[str, str]]:
         if self.wsgi_headers is None:
-            self.wsgi_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.headers]
+            self.wsgi_headers = [
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in self.headers
+            ]
         return self.wsgi_headers
 
 
@@ -100,7 +102,9 @@ class StaticEntry:
     common: list[tuple[bytes, bytes]]  # headers every answer carries (304 too)
 
 
-def _variant(path: str, size: int, encoding: str | None, etag: bytes, base: list[tuple[bytes, bytes]]) -> Variant:
+def _variant(
+    path: str, size: int, encoding: str | None, etag: bytes, base: list[tuple[bytes, bytes]]
+) -> Variant:
     headers = [*base, (b"content-length", str(size).encode()), (b"etag", etag)]
     if encoding:
         headers.append((b"content-encoding", encoding.encode()))
@@ -125,7 +129,9 @@ def make_entry(
     etag = f'"{content_hash}"'.encode()
     identity = _variant(path, st.st_size, None, etag, base)
     encoded = {
-        enc: _variant(path + ENCODING_SUFFIX[enc], est.st_size, enc, f'"{content_hash}-{enc}"'.encode(), base)
+        enc: _variant(
+            path + ENCODING_SUFFIX[enc], est.st_size, enc, f'"{content_hash}-{enc}"'.encode(), base
+        )
         for enc, est in encodings.items()
     }
     return StaticEntry(identity, encoded, int(st.st_mtime), immutable, common)
@@ -137,7 +143,9 @@ _HASH_IN_NAME = re.compile(r"\.([0-9a-f]{8,64})(?:\.[^./]+)?$")
 class StaticTable:
     """url path (relative to STATIC_URL) -> StaticEntry, for a build directory."""
 
-    def __init__(self, root: str, entries: dict[str, StaticEntry], extra: list[tuple[bytes, bytes]]):
+    def __init__(
+        self, root: str, entries: dict[str, StaticEntry], extra: list[tuple[bytes, bytes]]
+    ):
         self.root = root
         self.entries = entries
         self.extra = extra  # headers on every answer (X-App-Version)
@@ -145,7 +153,11 @@ class StaticTable:
 
     @classmethod
     def from_build(
-        cls, root: str, manifest: Manifest | None, retained_files: set[str], extra: list[tuple[bytes, bytes]]
+        cls,
+        root: str,
+        manifest: Manifest | None,
+        retained_files: set[str],
+        extra: list[tuple[bytes, bytes]],
     ) -> StaticTable:
         root = os.path.realpath(root)
         entries: dict[str, StaticEntry] = {}
@@ -176,7 +188,11 @@ class StaticTable:
         full = variant.full
         if full is not None:
             return full
-        if immutable and variant.size <= MEMORY_FILE_LIMIT and self.memory_used + variant.size <= MEMORY_BUDGET:
+        if (
+            immutable
+            and variant.size <= MEMORY_FILE_LIMIT
+            and self.memory_used + variant.size <= MEMORY_BUDGET
+        ):
             try:
                 with open(variant.path, "rb") as fh:
                     body = fh.read()
@@ -186,7 +202,9 @@ class StaticTable:
                 self.memory_used += len(body)
                 variant.full = StaticResponse(200, variant.headers, body)
                 return variant.full
-        return StaticResponse(200, variant.headers, file=variant.path, offset=0, length=variant.size)
+        return StaticResponse(
+            200, variant.headers, file=variant.path, offset=0, length=variant.size
+        )
 
 
 _PREBUILT = StaticTable("", {}, [])
@@ -207,7 +225,9 @@ def _content_hash(hashed_name: str, manifest: Manifest) -> str:
     return hashlib.sha256(hashed_name.encode()).hexdigest()[:16]
 
 
-def _entry_for(root: str, name: str, content_hash: str, immutable: bool, extra) -> StaticEntry | None:
+def _entry_for(
+    root: str, name: str, content_hash: str, immutable: bool, extra
+) -> StaticEntry | None:
     path = os.path.join(root, name)
     try:
         st = os.stat(path)
@@ -231,8 +251,12 @@ def memory_entry(body: bytes, name: str, extra: list[tuple[bytes, bytes]]) -> St
 
     content_hash = hashlib.sha256(body).hexdigest()[:16]
     now = time.time()
-    common = [(b"cache-control", IMMUTABLE), (b"last-modified", formatdate(now, usegmt=True).encode()),
-              (b"vary", b"Accept-Encoding"), *extra]
+    common = [
+        (b"cache-control", IMMUTABLE),
+        (b"last-modified", formatdate(now, usegmt=True).encode()),
+        (b"vary", b"Accept-Encoding"),
+        *extra,
+    ]
     base = [(b"content-type", content_type(name).encode()), (b"accept-ranges", b"bytes"), *common]
     identity = _variant("", len(body), None, f'"{content_hash}"'.encode(), base)
     identity.full = StaticResponse(200, identity.headers, body)
@@ -262,7 +286,9 @@ _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
 _accept_cache: dict[str, tuple[str, ...]] = {}
 
 
-def respond(entry: StaticEntry, method: str, headers: dict[str, str], table: StaticTable | None) -> StaticResponse:
+def respond(
+    entry: StaticEntry, method: str, headers: dict[str, str], table: StaticTable | None
+) -> StaticResponse:
     """``table`` loads bodies from disk; None for entries whose responses are all prebuilt."""
     if table is None:
         table = _PREBUILT
@@ -354,7 +380,9 @@ def _if_range_allows(entry: StaticEntry, if_range: str | None) -> bool:
     return if_range is None or if_range.strip() == entry.identity.etag.decode()
 
 
-def _range_response(variant: Variant, header: str, extra: list[tuple[bytes, bytes]]) -> StaticResponse | None:
+def _range_response(
+    variant: Variant, header: str, extra: list[tuple[bytes, bytes]]
+) -> StaticResponse | None:
     """206 for one satisfiable range, 416 for an unsatisfiable one, None to ignore the header
     (several ranges, or a syntax this server does not honour: a full 200 is then correct)."""
     m = _RANGE.match(header[:200])
@@ -376,13 +404,17 @@ def _range_response(variant: Variant, header: str, extra: list[tuple[bytes, byte
             return _unsatisfiable(size, extra)
     length = end - start + 1
     headers = [h for h in variant.headers if h[0] != b"content-length"]
-    headers += [(b"content-length", str(length).encode()), (b"content-range", f"bytes {start}-{end}/{size}".encode())]
+    headers += [
+        (b"content-length", str(length).encode()),
+        (b"content-range", f"bytes {start}-{end}/{size}".encode()),
+    ]
     return StaticResponse(206, headers, file=variant.path, offset=start, length=length)
 
 
 def _unsatisfiable(size: int, extra: list[tuple[bytes, bytes]]) -> StaticResponse:
-    return StaticResponse(416, [(b"content-range", f"bytes */{size}".encode()), (b"content-length", b"0"), *extra])
-
+    return StaticResponse(
+        416, [(b"content-range", f"bytes */{size}".encode()), (b"content-length", b"0"), *extra]
+    )
 
 
 # -- dev mode: files straight from source directories ---------------------------------------------
@@ -428,7 +460,9 @@ class DiskStatic:
             if path is None:
                 continue
             st = os.stat(path)
-            entry = make_entry(path, st, self.hashes.digest(path, st)[:16], False, {}, self.table.extra)
+            entry = make_entry(
+                path, st, self.hashes.digest(path, st)[:16], False, {}, self.table.extra
+            )
             return respond(entry, method, headers, self.table)
         return None
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ..protocol import Proceed, RequestFacts, Respond, authorize_bust, decide, route, version_endpoint
+from ..protocol import (
+    Proceed,
+    RequestFacts,
+    Respond,
+    authorize_bust,
+    decide,
+    route,
+    version_endpoint,
+)
 from .inject import HtmlInjector, injected_length, should_inject
 from .static import STREAM_CHUNK, StaticResponse, respond
 
@@ -34,7 +42,9 @@ def facts_from_environ(environ: dict[str, Any]) -> RequestFacts:
     path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     # PATH_INFO is decoded (latin-1 per PEP 3333); re-encode it for headers such as X-Inertia-Location.
     raw = quote(path.encode("latin-1", "replace"), safe="/:@!$&'()*+,;=-._~")
-    return RequestFacts(environ.get("REQUEST_METHOD", "GET").upper(), raw, environ.get("QUERY_STRING", ""), headers)
+    return RequestFacts(
+        environ.get("REQUEST_METHOD", "GET").upper(), raw, environ.get("QUERY_STRING", ""), headers
+    )
 
 
 def _start(start_response, respond: Respond) -> list[bytes]:
@@ -58,16 +68,25 @@ class WSGIMiddleware:
             kind = "app"
         if kind == "static":  # STATIC_URL belongs to skewguard: unknown names are a quick 404
             facts = facts_from_environ(environ)
-            return serve_static(state, environ, start_response, facts, decoded_path[len(settings.STATIC_URL):])
+            return serve_static(
+                state, environ, start_response, facts, decoded_path[len(settings.STATIC_URL) :]
+            )
         if kind == "client":
             from ..client import client_name
 
             facts = facts_from_environ(environ)
-            name = decoded_path[len(settings.STATIC_URL):]
-            response = respond(state.client, facts.method, facts.headers, None) if name == client_name() else None
+            name = decoded_path[len(settings.STATIC_URL) :]
+            response = (
+                respond(state.client, facts.method, facts.headers, None)
+                if name == client_name()
+                else None
+            )
             return _send_static(environ, start_response, response, facts.method)
         if kind == "version":
-            return _start(start_response, version_endpoint(facts_from_environ(environ), state.snapshot, settings))
+            return _start(
+                start_response,
+                version_endpoint(facts_from_environ(environ), state.snapshot, settings),
+            )
         if kind == "bust":
             refusal = authorize_bust(facts_from_environ(environ), settings)
             return _start(start_response, refusal if refusal is not None else guard.bust())
@@ -88,7 +107,9 @@ class WSGIMiddleware:
         inject = settings.APP_VERSION_MISMATCH != "ignore" and not fragment and method != "HEAD"
         if not extra and not inject:
             return self.app(environ, start_response)
-        injector: list[HtmlInjector] = []  # set by start_response, which may come late (a generator)
+        injector: list[
+            HtmlInjector
+        ] = []  # set by start_response, which may come late (a generator)
 
         def start_wrapper(status, headers, exc_info=None):
             headers = [h for h in headers if h[0].lower() not in ("x-app-version", "x-app-stale")]
@@ -96,7 +117,11 @@ class WSGIMiddleware:
             if inject:
                 found = _injector_for(guard, state, environ, method, status, headers)
                 injector[:] = [found] if found else []
-            write = start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+            write = (
+                start_response(status, headers, exc_info)
+                if exc_info
+                else start_response(status, headers)
+            )
             if injector:
                 return lambda data: write(injector[0].feed(data))  # the legacy write() callable
             return write
@@ -105,7 +130,9 @@ class WSGIMiddleware:
         return _Injecting(result, injector) if inject else result
 
 
-def _injector_for(guard, state, environ, method: str, status: str, headers: list) -> HtmlInjector | None:
+def _injector_for(
+    guard, state, environ, method: str, status: str, headers: list
+) -> HtmlInjector | None:
     content_type = content_encoding = None
     length_at = None
     for index, (name, value) in enumerate(headers):
@@ -165,18 +192,25 @@ class WSGIStaticApp:
 
     def __call__(self, environ: dict[str, Any], start_response):
         facts = facts_from_environ(environ)
-        return serve_static(self.guard._state, environ, start_response, facts, environ.get("PATH_INFO", ""))
+        return serve_static(
+            self.guard._state, environ, start_response, facts, environ.get("PATH_INFO", "")
+        )
 
 
 def serve_static(state, environ, start_response, facts: RequestFacts, name: str):
     table = state.static
-    response = table.respond(name.lstrip("/"), facts.method, facts.headers) if table is not None else None
+    response = (
+        table.respond(name.lstrip("/"), facts.method, facts.headers) if table is not None else None
+    )
     return _send_static(environ, start_response, response, facts.method)
 
 
 def _send_static(environ, start_response, response: StaticResponse | None, method: str):
     if response is None:
-        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "9")])
+        start_response(
+            "404 Not Found",
+            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "9")],
+        )
         return [b"Not Found"]
     start_response(_STATUS.get(response.status, str(response.status)), response.headers_for_wsgi())
     if response.file is None or method == "HEAD":

@@ -40,7 +40,10 @@ def check_collected() -> None:
                 target = resolve(ref.url, hashed, "/static/")
                 if target is not None:
                     assert target.canonical in paths.values(), (canonical, ref.url)
-                    assert os.path.exists(os.path.join(root, target.canonical)), (canonical, ref.url)
+                    assert os.path.exists(os.path.join(root, target.canonical)), (
+                        canonical,
+                        ref.url,
+                    )
                     checked += 1
     assert checked > 5, checked
     print("OK", checked)
@@ -68,8 +71,14 @@ def middleware() -> None:
     assert client.get("/ops/version").json()["version"] == version  # include(...urls)
     assert client.post("/cache/bust").status_code == 401
     token = make_token("django-test-secret", 60)
-    assert client.post("/cache/bust", headers={"Authorization": f"Bearer {token}"}).json()["status"] == "ok"
-    assert client.post("/ops/cache/bust", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        client.post("/cache/bust", headers={"Authorization": f"Bearer {token}"}).json()["status"]
+        == "ok"
+    )
+    assert (
+        client.post("/ops/cache/bust", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
     static = client.get("/static/" + paths["admin/css/base.css"])
     assert static.status_code == 200 and static["Cache-Control"].endswith("immutable")
     assert client.get("/static/../settings.py").status_code == 404
@@ -104,13 +113,21 @@ def inertia() -> None:
     page = client.get("/")
     version = page["X-App-Version"]
     text = page.content.decode()
-    embedded = re.search(r'<script data-page="app" type="application/json">(.*?)</script>', text, re.S)  # inertia-django 2
-    data = json.loads(embedded.group(1)) if embedded else json.loads(html.unescape(re.search(r'data-page="([^"]+)"', text).group(1)))
+    embedded = re.search(
+        r'<script data-page="app" type="application/json">(.*?)</script>', text, re.S
+    )  # inertia-django 2
+    data = (
+        json.loads(embedded.group(1))
+        if embedded
+        else json.loads(html.unescape(re.search(r'data-page="([^"]+)"', text).group(1)))
+    )
     assert data["version"] == version, (data["version"], version)  # one source of truth
     current = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": version})
     assert current.status_code == 200 and current.json()["version"] == version
     # A held page at an older release: skewguard lets it through, and inertia-django agrees.
-    held = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old", "X-Skewguard-Hold": "old"})
+    held = client.get(
+        "/", headers={"X-Inertia": "true", "X-Inertia-Version": "old", "X-Skewguard-Hold": "old"}
+    )
     assert held.status_code == 200 and held["X-App-Stale"] == "1", held.status_code
     assert held.json()["version"] == version
     forced = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old"})
@@ -126,8 +143,13 @@ def dev() -> None:
 
     client = Client()
     page = client.get("/").content.decode()
-    assert re.search(r'id="sg-static" rel="stylesheet" href="/static/css/site\.css\?v=[0-9a-f]{12}"', page), page
-    assert client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old"}).status_code == 200
+    assert re.search(
+        r'id="sg-static" rel="stylesheet" href="/static/css/site\.css\?v=[0-9a-f]{12}"', page
+    ), page
+    assert (
+        client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old"}).status_code
+        == 200
+    )
     print("OK")
 
 

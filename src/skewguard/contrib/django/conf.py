@@ -6,7 +6,13 @@ import threading
 
 from ... import Skewguard
 
-SEED_NAMES = ("APP_VERSION", "APP_VERSION_HEADER", "APP_VERSION_MISMATCH", "VERSION_ENDPOINT", "STATIC_DEV_VERSION_QUERY")
+SEED_NAMES = (
+    "APP_VERSION",
+    "APP_VERSION_HEADER",
+    "APP_VERSION_MISMATCH",
+    "VERSION_ENDPOINT",
+    "STATIC_DEV_VERSION_QUERY",
+)
 _guard: Skewguard | None = None
 _lock = threading.Lock()
 
@@ -22,7 +28,10 @@ def settings_from_django() -> dict:
         SECRET_KEY=getattr(settings, "SECRET_KEY", "") or "",
         STATIC_URL=static_url if static_url.endswith("/") else static_url + "/",
         STATIC_ROOT=str(getattr(settings, "STATIC_ROOT", "") or ""),
-        STATIC_DIRS=tuple(str(d[1] if isinstance(d, (tuple, list)) else d) for d in getattr(settings, "STATICFILES_DIRS", ())),
+        STATIC_DIRS=tuple(
+            str(d[1] if isinstance(d, (tuple, list)) else d)
+            for d in getattr(settings, "STATICFILES_DIRS", ())
+        ),
         DEBUG=bool(getattr(settings, "DEBUG", False)),
         # In DEBUG, runserver's staticfiles handler serves app static files (the admin's):
         # leave STATIC_URL to it unless told otherwise.

@@ -5,20 +5,41 @@ from __future__ import annotations
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 
-from ...protocol import Proceed, RequestFacts, Respond, authorize_bust, decide, route, version_endpoint
+from ...protocol import (
+    Proceed,
+    RequestFacts,
+    Respond,
+    authorize_bust,
+    decide,
+    route,
+    version_endpoint,
+)
 from ...web.inject import HtmlInjector, should_inject
 from .conf import get_guard
 
-_WANTED = {"HTTP_X_INERTIA": "x-inertia", "HTTP_X_INERTIA_VERSION": "x-inertia-version", "HTTP_X_SKEWGUARD_HOLD": "x-skewguard-hold",
-           "HTTP_COOKIE": "cookie", "HTTP_AUTHORIZATION": "authorization", "HTTP_ACCEPT_ENCODING": "accept-encoding",
-           "HTTP_IF_NONE_MATCH": "if-none-match", "HTTP_IF_MODIFIED_SINCE": "if-modified-since", "HTTP_RANGE": "range",
-           "HTTP_IF_RANGE": "if-range"}
+_WANTED = {
+    "HTTP_X_INERTIA": "x-inertia",
+    "HTTP_X_INERTIA_VERSION": "x-inertia-version",
+    "HTTP_X_SKEWGUARD_HOLD": "x-skewguard-hold",
+    "HTTP_COOKIE": "cookie",
+    "HTTP_AUTHORIZATION": "authorization",
+    "HTTP_ACCEPT_ENCODING": "accept-encoding",
+    "HTTP_IF_NONE_MATCH": "if-none-match",
+    "HTTP_IF_MODIFIED_SINCE": "if-modified-since",
+    "HTTP_RANGE": "range",
+    "HTTP_IF_RANGE": "if-range",
+}
 
 
 def _facts(request) -> RequestFacts:
     meta = request.META
     headers = {name: meta[key] for key, name in _WANTED.items() if key in meta}
-    return RequestFacts(request.method.upper(), request.get_full_path().split("?")[0], meta.get("QUERY_STRING", ""), headers)
+    return RequestFacts(
+        request.method.upper(),
+        request.get_full_path().split("?")[0],
+        meta.get("QUERY_STRING", ""),
+        headers,
+    )
 
 
 def _http(respond: Respond) -> HttpResponse:
@@ -78,17 +99,27 @@ class SkewguardMiddleware:
         from ...web.static import respond
 
         facts = _facts(request)
-        name = request.path_info[len(self.guard.settings.STATIC_URL):]
+        name = request.path_info[len(self.guard.settings.STATIC_URL) :]
         if kind == "client":
-            answer = respond(state.client, facts.method, facts.headers, None) if name == client_name() else None
+            answer = (
+                respond(state.client, facts.method, facts.headers, None)
+                if name == client_name()
+                else None
+            )
         else:
-            answer = state.static.respond(name.lstrip("/"), facts.method, facts.headers) if state.static else None
+            answer = (
+                state.static.respond(name.lstrip("/"), facts.method, facts.headers)
+                if state.static
+                else None
+            )
         if answer is None:
             return HttpResponse(b"Not Found", status=404, content_type="text/plain")
         if answer.file is not None and facts.method != "HEAD":
             fh = open(answer.file, "rb")
             fh.seek(answer.offset)
-            response = FileResponse(fh) if answer.offset == 0 else HttpResponse(fh.read(answer.length))
+            response = (
+                FileResponse(fh) if answer.offset == 0 else HttpResponse(fh.read(answer.length))
+            )
         else:
             response = HttpResponse(answer.body)
         response.status_code = answer.status
@@ -106,27 +137,36 @@ class SkewguardMiddleware:
         fragment = "HTTP_HX_REQUEST" in meta or "HTTP_X_INERTIA" in meta
         if guard.settings.APP_VERSION_MISMATCH == "ignore" or fragment:
             return response
-        if not should_inject(request.method, response.status_code, response.get("Content-Type"),
-                             response.get("Content-Encoding"), False):
+        if not should_inject(
+            request.method,
+            response.status_code,
+            response.get("Content-Type"),
+            response.get("Content-Encoding"),
+            False,
+        ):
             return response
         snippet = guard.bootstrap(meta, state)
         injector = HtmlInjector(snippet)
         if isinstance(response, StreamingHttpResponse):
             if response.is_async:
+
                 async def injected_async(content=response.streaming_content):
                     async for chunk in content:
                         out = injector.feed(bytes(chunk))
                         if out:
                             yield out
                     yield injector.finish()
+
                 response.streaming_content = injected_async()
             else:
+
                 def injected(content=response.streaming_content):
                     for chunk in content:
                         out = injector.feed(bytes(chunk))
                         if out:
                             yield out
                     yield injector.finish()
+
                 response.streaming_content = injected()
             if response.has_header("Content-Length"):
                 response["Content-Length"] = str(int(response["Content-Length"]) + len(snippet))
@@ -135,4 +175,3 @@ class SkewguardMiddleware:
             if response.has_header("Content-Length"):
                 response["Content-Length"] = str(len(response.content))
         return response
-

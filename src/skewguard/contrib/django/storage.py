@@ -16,7 +16,9 @@ from django.contrib.staticfiles.storage import ManifestStaticFilesStorage, Stati
 
 
 class ManifestStorage(ManifestStaticFilesStorage):
-    manifest_strict = False  # an unknown name falls back to its canonical URL, like skewguard's static()
+    manifest_strict = (
+        False  # an unknown name falls back to its canonical URL, like skewguard's static()
+    )
 
     def __init__(self, location=None, base_url=None, *args, **kwargs):
         root = location or settings.STATIC_ROOT
