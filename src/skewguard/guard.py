@@ -5,8 +5,9 @@
     wsgi_app = sg.wsgi(wsgi_app)  # the same for WSGI
     sg.static("css/app.css")      # "/static/css/app.3f2a9c1d0b7e.css"
 
-State that requests read (version snapshot + static table) lives in one immutable ``_State``
-swapped by a single assignment: a request that read it once sees one release throughout.
+State that requests read (version snapshot + static table) lives in one immutable
+``GuardState`` (``sg.current()``) swapped by a single assignment: a request that read it once
+sees one release throughout.
 """
 
 from __future__ import annotations
@@ -14,40 +15,35 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from .protocol import Respond, bust_failed, bust_succeeded
-from .settings import Settings
-from .tokens import make_token
-from .version import Component, VersionError, VersionSnapshot, resolve
-from .web.static import (
-    ContentHashCache,
-    DiskStatic,
-    StaticEntry,
-    StaticTable,
-    memory_entry,
-    retained_files,
+from .errors import SkewguardError
+from .protocol import (
+    RequestFacts,
+    Respond,
+    authorize_bust,
+    bust_failed,
+    bust_succeeded,
+    version_endpoint,
 )
+from .settings import Settings
+from .state import Endpoint, GuardState, RequestContext
+from .tokens import make_token
+from .types import ASGIApp, WSGIApp
+from .version import Component, VersionError, VersionSnapshot, resolve
+from .web.devstatic import ContentHashCache, DiskStatic
+from .web.responder import FallbackSource, StaticTable, memory_entry
+from .web.static import retained_files
+
+if TYPE_CHECKING:
+    from .releases.model import RegistryState
 
 logger = logging.getLogger("skewguard")
 
 
-class UnknownStaticPath(LookupError):
+class UnknownStaticPath(SkewguardError, LookupError):
     """``static()`` of a path the manifest does not know, in strict mode."""
-
-
-@dataclass(frozen=True)
-class _State:
-    snapshot: VersionSnapshot
-    static: StaticTable | DiskStatic | None
-    version_header: tuple[bytes, bytes] | None  # ready for ASGI; None when the header is off
-    client: StaticEntry  # the browser client, served from memory
-    client_config: dict[str, Any]  # what every page's bootstrap tells the client
-
-
-RequestContext = Any  # an ASGI scope or a WSGI environ
 
 
 class Skewguard:
@@ -57,6 +53,7 @@ class Skewguard:
         *,
         csp_nonce: Callable[[RequestContext], str | None] | None = None,
         client_options: Callable[[RequestContext], dict[str, Any]] | None = None,
+        static_fallback: FallbackSource | None = None,
         **options: object,
     ):
         """Settings as keyword arguments (``static_root="dist"``, ``APP_VERSION_MISMATCH="defer"``),
@@ -66,7 +63,8 @@ class Skewguard:
         ``csp_nonce(scope_or_environ)`` returns the request's CSP nonce for the injected script
         (default: the CSP_NONCE_KEY entry of the scope, ``scope["state"]`` or the environ).
         ``client_options(scope_or_environ)`` adds per-request client settings (``policy``,
-        ``poll`` in ms, ``message``)."""
+        ``poll`` in ms, ``message``). ``static_fallback`` is asked for hashed names the build
+        directory does not hold (a release store of older releases)."""
         self.settings = settings if settings is not None else Settings.load(options)
         self._csp_nonce = csp_nonce
         self._client_options = client_options
@@ -78,6 +76,11 @@ class Skewguard:
         self._components: list[Component] = []
         self._reload_lock = threading.Lock()
         self._dev_hashes = ContentHashCache()
+        self._static_fallback = static_fallback
+        self._endpoints: dict[str, Endpoint] = {}
+        if self.settings.VERSION_ENDPOINT:
+            self.add_endpoint(self.settings.VERSION_PATH, self._version_endpoint)
+            self.add_endpoint(self.settings.BUST_PATH, self._bust_endpoint, blocking=True)
         self._state = self._load()
         if self.registry is not None:
             snapshot = self._state.snapshot
@@ -95,6 +98,35 @@ class Skewguard:
             logger.warning(
                 "skewguard: no SECRET_KEY; POST %s refuses every request", self.settings.BUST_PATH
             )
+
+    # -- state and endpoints ---------------------------------------------------------------------
+
+    def current(self) -> GuardState:
+        """The state requests read now (one release: version, static table, client settings)."""
+        return self._state
+
+    @property
+    def endpoints(self) -> Mapping[str, Endpoint]:
+        """Exact paths skewguard answers itself, before the application sees the request."""
+        return self._endpoints
+
+    def add_endpoint(
+        self,
+        path: str,
+        handler: Callable[[RequestFacts, GuardState], Respond],
+        *,
+        blocking: bool = False,
+    ) -> None:
+        """Answer ``path`` with ``handler(request, state)`` in every adapter (ASGI, WSGI,
+        Django). ``blocking`` handlers run in a worker thread under ASGI."""
+        self._endpoints = {**self._endpoints, path: Endpoint(path, handler, blocking)}
+
+    def _version_endpoint(self, request: RequestFacts, state: GuardState) -> Respond:
+        return version_endpoint(request, state.snapshot, self.settings)
+
+    def _bust_endpoint(self, request: RequestFacts, state: GuardState) -> Respond:
+        refusal = authorize_bust(request, self.settings)
+        return refusal if refusal is not None else self.bust()
 
     # -- version ---------------------------------------------------------------------------------
 
@@ -152,19 +184,22 @@ class Skewguard:
         logger.info("skewguard: bust: %s -> %s", previous.version, current.version)
         return bust_succeeded(previous, current, self.settings)
 
-    def _registry_changed(self, state) -> None:
+    def _registry_changed(self, state: RegistryState) -> None:
         """A change from another server or worker: a bust re-reads everything, other changes
         (activation, retirement) only swap the registry view."""
         import dataclasses
 
         from .releases import RegistryError
 
+        registry = self.registry
+        if registry is None:
+            return
         try:
             version = self._state.snapshot.version
             if version != "unknown" and not self._state.snapshot.dev and state.get(version) is None:
-                state = self.registry.register(version)  # a restarted Redis may have lost us
+                state = registry.register(version)  # a restarted Redis may have lost us
             if self._pending_announce:
-                state = self.registry.announce_bust()
+                state = registry.announce_bust()
                 self._pending_announce = False
                 self._seen_bust = state.bust
         except RegistryError:
@@ -188,7 +223,7 @@ class Skewguard:
         """A bust token signed with SECRET_KEY (what ``skewguard token`` prints)."""
         return make_token(self.settings.SECRET_KEY, ttl_seconds)
 
-    def _load(self) -> _State:
+    def _load(self) -> GuardState:
         import dataclasses
 
         settings = self.settings
@@ -196,18 +231,32 @@ class Skewguard:
         if self.registry is not None:
             snapshot = dataclasses.replace(snapshot, registry=self.registry.state())
         extra = [(b"x-app-version", snapshot.header_value)] if settings.APP_VERSION_HEADER else []
+        origin = settings.STATIC_ALLOW_ORIGIN
+        file_headers = (
+            [(b"access-control-allow-origin", origin.encode("latin-1"))] if origin else []
+        )
         static: StaticTable | DiskStatic | None = None
         if settings.SERVE_STATIC and settings.STATIC_ROOT:
             if snapshot.manifest is not None:
                 retained = retained_files(settings.STATIC_ROOT)
                 static = StaticTable.from_build(
-                    settings.STATIC_ROOT, snapshot.manifest, retained, extra
+                    settings.STATIC_ROOT,
+                    snapshot.manifest,
+                    retained,
+                    extra,
+                    file_headers,
+                    self._static_fallback,
                 )
             elif settings.DEBUG or snapshot.dev:
-                static = DiskStatic([*settings.STATIC_DIRS, settings.STATIC_ROOT], extra)
+                static = DiskStatic(
+                    [*settings.STATIC_DIRS, settings.STATIC_ROOT], extra, file_headers
+                )
+        root_files = None
+        if settings.ROOT_FILES_DIR:
+            root_files = StaticTable.from_directory(settings.ROOT_FILES_DIR, extra, file_headers)
         from .client import client_code, client_name
 
-        client = memory_entry(client_code(), client_name(), extra)
+        client = memory_entry(client_code(), client_name(), [*extra, *file_headers])
         config = {
             "version": snapshot.version,
             "policy": settings.APP_VERSION_MISMATCH,
@@ -215,9 +264,9 @@ class Skewguard:
             "poll": int(settings.CLIENT_POLL_INTERVAL * 1000) if settings.VERSION_ENDPOINT else 0,
             "fetch": settings.CLIENT_WRAP_FETCH,
         }
-        return _State(snapshot, static, extra[0] if extra else None, client, config)
+        return GuardState(snapshot, static, extra[0] if extra else None, client, config, root_files)
 
-    def bootstrap(self, context: RequestContext = None, state: _State | None = None) -> bytes:
+    def bootstrap(self, context: RequestContext = None, state: GuardState | None = None) -> bytes:
         """The ``<script>`` tag that starts the browser client on a page (what injection inserts;
         templates that opt out of injection can output it themselves)."""
         from .client import bootstrap_tag
@@ -286,26 +335,26 @@ class Skewguard:
 
     # -- adapters --------------------------------------------------------------------------------
 
-    def asgi(self, app, *, endpoints: bool = True):
+    def asgi(self, app: ASGIApp, *, endpoints: bool = True) -> ASGIApp:
         """Wrap an ASGI app: headers, the Inertia rule, /version, /cache/bust and static files.
         ``endpoints=False`` leaves the two endpoints to the framework's own routes."""
         from .web.asgi import ASGIMiddleware
 
         return ASGIMiddleware(app, self, endpoints=endpoints)
 
-    def wsgi(self, app, *, endpoints: bool = True):
+    def wsgi(self, app: WSGIApp, *, endpoints: bool = True) -> WSGIApp:
         """Wrap a WSGI app: the same as ``asgi()``."""
         from .web.wsgi import WSGIMiddleware
 
         return WSGIMiddleware(app, self, endpoints=endpoints)
 
-    def asgi_static(self):
+    def asgi_static(self) -> ASGIApp:
         """An ASGI app serving the build directory, to mount under STATIC_URL."""
         from .web.asgi import ASGIStaticApp
 
         return ASGIStaticApp(self)
 
-    def wsgi_static(self):
+    def wsgi_static(self) -> WSGIApp:
         """A WSGI app serving the build directory, to mount under STATIC_URL."""
         from .web.wsgi import WSGIStaticApp
 

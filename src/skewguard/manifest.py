@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .atomic import write_atomic
+from .errors import SkewguardError
 
 MANIFEST_NAME = "staticfiles.json"
 MANIFEST_VERSION = "1.1"
@@ -20,7 +21,7 @@ MANIFEST_VERSION = "1.1"
 _READABLE_VERSIONS = ("1.0", "1.1")
 
 
-class ManifestError(Exception):
+class ManifestError(SkewguardError):
     """A manifest that is missing, unreadable or not in a format skewguard understands."""
 
 

@@ -13,12 +13,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from .errors import SkewguardError
+
 MISMATCH_POLICIES = ("reload", "defer", "prompt", "warn", "ignore")
 # Versions travel in headers and cookies: a conservative charset keeps them safe everywhere.
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9._+-]{1,64}$")
 
 
-class SettingsError(ValueError):
+class SettingsError(SkewguardError, ValueError):
     """An invalid setting; the message names it."""
 
 
@@ -41,6 +43,8 @@ class Settings:
     VERSION_PATH: str = "/version"
     BUST_PATH: str = "/cache/bust"
     SERVE_STATIC: bool = True  # sg.asgi()/sg.wsgi() also serve STATIC_ROOT under STATIC_URL
+    STATIC_ALLOW_ORIGIN: str = "*"  # Access-Control-Allow-Origin on static files; empty: none
+    ROOT_FILES_DIR: str = ""  # files served at "/" by name (robots.txt, .well-known/...)
     CLIENT_POLL_INTERVAL: float = 60.0  # seconds between the client's /version checks; 0: never
     CLIENT_INLINE: bool = False  # inline the client instead of a cached <script src>
     CLIENT_WRAP_FETCH: bool = False  # the client also watches window.fetch (XHR always)
@@ -94,6 +98,10 @@ class Settings:
             raise SettingsError(
                 f"REDIS_URL must start with redis://, rediss:// or unix://, got {self.REDIS_URL!r}"
             )
+        if any(c in self.STATIC_ALLOW_ORIGIN for c in "\r\n\x00"):
+            raise SettingsError(
+                f"STATIC_ALLOW_ORIGIN must be one header value, got {self.STATIC_ALLOW_ORIGIN!r}"
+            )
         if not self.STATIC_URL.endswith("/"):
             raise SettingsError(f"STATIC_URL must end with '/', got {self.STATIC_URL!r}")
 
@@ -123,6 +131,8 @@ SETTING_DOCS = {
     "VERSION_PATH": "Path of the version endpoint.",
     "BUST_PATH": "Path of the bust endpoint.",
     "SERVE_STATIC": "`sg.asgi()` / `sg.wsgi()` also serve `STATIC_ROOT` under `STATIC_URL`.",
+    "STATIC_ALLOW_ORIGIN": "`Access-Control-Allow-Origin` on static files (fonts and module scripts loaded from a CDN need it); empty: not sent.",
+    "ROOT_FILES_DIR": "A directory whose files are served at `/` under their own names, `no-cache` (`robots.txt`, `favicon.ico`, `.well-known/*`), like WhiteNoise's `WHITENOISE_ROOT`.",
     "CLIENT_POLL_INTERVAL": "Seconds between the browser client's `/version` checks (visible tab only); 0: never.",
     "CLIENT_INLINE": "Inline the client script instead of a cached `<script src>`.",
     "CLIENT_WRAP_FETCH": "The client also watches `window.fetch` (XHR, htmx and Inertia always).",

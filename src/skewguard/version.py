@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import SkewguardError
 from .manifest import Manifest, ManifestError
 from .settings import Settings
 
@@ -72,7 +73,7 @@ class VersionSnapshot:
         }
 
 
-class VersionError(Exception):
+class VersionError(SkewguardError):
     """The version cannot be resolved as configured (missing or corrupt manifest)."""
 
 

@@ -6,8 +6,10 @@ import socket
 import tempfile
 from pathlib import Path
 
+from ..errors import SkewguardError
 
-class DemoError(Exception):
+
+class DemoError(SkewguardError):
     """The demo cannot start; the message says why in one line."""
 
 

@@ -1,62 +1,44 @@
-"""ASGI adapter: a pure ASGI middleware (wraps ``send``; never buffers a streamed body)."""
+"""ASGI adapter: a pure ASGI middleware (wraps ``send``; never buffers a streamed body).
+
+It carries out what ``protocol.decide``, ``plan.plan_response`` and ``web.dispatch`` decide; the
+only things it knows itself are ASGI's message shapes and the fast path (a request with none of
+the headers skewguard reads is not decoded at all).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
-from typing import TYPE_CHECKING, Any
+from typing import BinaryIO
 
-from ..protocol import (
-    Proceed,
-    RequestFacts,
-    Respond,
-    authorize_bust,
-    decide,
-    route,
-    version_endpoint,
+from ..plan import (
+    ASGI_REQUEST_HEADERS,
+    OWN_RESPONSE_HEADERS,
+    ResponseHead,
+    ResponsePlan,
+    plan_response,
 )
-from .inject import HtmlInjector, injected_length, should_inject
-from .static import STREAM_CHUNK, StaticResponse, respond
+from ..protocol import Proceed, RequestFacts, Respond, decide
+from ..state import Endpoint, Guard, GuardState
+from ..types import ASGIApp, Message, Receive, Scope, Send
+from .dispatch import is_root_file, static_answer, static_kind
+from .inject import HtmlInjector
+from .responder import STREAM_CHUNK, StaticResponse
 
-if TYPE_CHECKING:
-    from ..guard import Skewguard
-
-Scope = dict[str, Any]
-
-# The request headers skewguard's decisions read; everything else is never decoded.
-_WANTED = frozenset(
-    (
-        b"x-inertia",
-        b"x-inertia-version",
-        b"x-skewguard-hold",
-        b"cookie",
-        b"authorization",
-        b"accept-encoding",
-        b"if-none-match",
-        b"if-modified-since",
-        b"range",
-        b"if-range",
-    )
-)
-# Requests that say which release they run: only these need decoding for the decision core.
+# Requests that say which release they run, or whose answers are never injected (fragments).
 _VERSIONED = frozenset((b"x-inertia-version", b"x-skewguard-hold"))
-# Requests whose HTML answers are fragments (htmx) or that expect JSON (Inertia): never injected.
 _FRAGMENT = frozenset((b"hx-request", b"x-inertia"))
 _NOTABLE = _VERSIONED | _FRAGMENT
-# Response headers skewguard owns (an app's own values give way). ASGI names are lower case;
-# the title-case spellings cover apps that send them anyway.
-_OWN = frozenset((b"x-app-version", b"x-app-stale", b"X-App-Version", b"X-App-Stale"))
+# ASGI header names are lower case; the title-case spellings cover apps that send them anyway.
+_OWN = frozenset((*(n.encode() for n in OWN_RESPONSE_HEADERS), b"X-App-Version", b"X-App-Stale"))
 _CONTENT_TYPE = frozenset((b"content-type", b"Content-Type"))
-_NOT_FOUND = StaticResponse(
-    404, [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"9")], b"Not Found"
-)
+_PLANNED = frozenset((b"content-type", b"content-encoding", b"content-length"))
 
 
 def request_headers(scope: Scope) -> dict[str, str]:
     headers: dict[str, str] = {}
     for name, value in scope.get("headers", ()):
         name = name.lower()
-        if name in _WANTED and name.decode() not in headers:
+        if name in ASGI_REQUEST_HEADERS and name.decode() not in headers:
             headers[name.decode()] = value.decode("latin-1")
     return headers
 
@@ -69,32 +51,37 @@ def facts_from_scope(scope: Scope) -> RequestFacts:
 
 
 class ASGIMiddleware:
-    def __init__(self, app, guard: Skewguard, endpoints: bool = True):
+    def __init__(self, app: ASGIApp, guard: Guard, endpoints: bool = True):
         self.app = app
         self.guard = guard
-        self.endpoints = endpoints  # False: /version and /cache/bust are the framework's routes
+        self.endpoints = endpoints  # False: the endpoints are the framework's routes
         settings = guard.settings  # immutable: what can be known now is not worked out per request
         self.inject = settings.APP_VERSION_MISMATCH != "ignore"
-        self.exact_paths = frozenset((settings.VERSION_PATH, settings.BUST_PATH))
         self.static_prefix = settings.STATIC_URL
 
-    async def __call__(self, scope: Scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         guard = self.guard
-        state = guard._state  # read once: this request sees one release throughout
+        state = guard.current()  # read once: this request sees one release throughout
         settings = guard.settings
         path = scope["path"]
-        if path in self.exact_paths or path.startswith(self.static_prefix):  # else surely the app's
-            kind = route(path, settings)
-            if not self.endpoints and kind in ("version", "bust"):
-                kind = "app"
-            if kind != "app":
-                await self._skewguard_answers(kind, scope, receive, send, state)
+        if self.endpoints:
+            endpoint = guard.endpoints.get(path)
+            if endpoint is not None:
+                await run_endpoint(endpoint, facts_from_scope(scope), state, receive, send)
                 return
+        if path.startswith(self.static_prefix):  # else surely the app's
+            kind = static_kind(path, settings)
+            if kind is not None:
+                await serve_static(state, kind, path[len(self.static_prefix) :], scope, send)
+                return
+        elif state.root_files is not None and is_root_file(path, state):
+            await serve_static(state, "root", path[1:], scope, send)
+            return
 
-        extra: list[tuple[bytes, bytes]] = []
+        add: tuple[tuple[str, str], ...] = ()
         fragment = False
         for name, _ in scope["headers"]:
             if name not in _NOTABLE:
@@ -107,38 +94,40 @@ class ASGIMiddleware:
                 await send_respond(send, decision)
                 return
             if isinstance(decision, Proceed):
-                extra = [(k.lower().encode(), v.encode()) for k, v in decision.headers]
+                add = decision.headers
             # skewguard decided this request proceeds: an Inertia adapter further in (litestar-vite,
             # any other) must not apply a 409 rule of its own, so it sees the current version.
             scope = _with_current_inertia_version(scope, state.snapshot.header_value)
             break
+        extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in add]
         if state.version_header is not None:
             extra.append(state.version_header)
-        inject = self.inject and not fragment and scope["method"] != "HEAD"
+        inject = self.inject and not fragment
         if not extra and not inject:
             await self.app(scope, receive, send)
             return
+        method = scope["method"]
         injector: HtmlInjector | None = None
 
-        async def send_wrapper(message) -> None:
+        async def send_wrapper(message: Message) -> None:
             nonlocal injector
             kind = message["type"]
             if kind == "http.response.start":
                 raw = message.get("headers", ())
-                headers = list(raw)
                 html = own = False
                 for name, value in raw:  # one pass: is it HTML, and did the app set our headers?
                     if name in _CONTENT_TYPE:
                         html = value[:9].lower() == b"text/html"
                     elif name in _OWN:
                         own = True
-                if own:
-                    headers = [h for h in headers if h[0] not in _OWN]
+                headers = [h for h in raw if h[0] not in _OWN] if own else list(raw)
                 headers.extend(extra)
                 if inject and html:
-                    injector = _injector_for(
-                        guard, state, scope, message.get("status", 200), headers
-                    )
+                    plan = _plan(guard, state, scope, method, message.get("status", 200), headers)
+                    if plan.content_length is not None:
+                        _set_length(headers, plan.content_length)
+                    if plan.snippet is not None:
+                        injector = HtmlInjector(plan.snippet)
                 message["headers"] = headers  # the app's message, handed over: no copy needed
             elif injector is not None:
                 if kind == "http.response.body":
@@ -154,29 +143,34 @@ class ASGIMiddleware:
 
         await self.app(scope, receive, send_wrapper)
 
-    async def _skewguard_answers(self, kind: str, scope: Scope, receive, send, state) -> None:
-        guard, settings = self.guard, self.guard.settings
-        facts = facts_from_scope(scope)
-        if kind == "static":
-            await serve_static(state, scope, facts, send, settings.STATIC_URL)
-        elif kind == "client":
-            name = scope["path"][len(settings.STATIC_URL) :]
-            from ..client import client_name
 
-            response = (
-                respond(state.client, facts.method, facts.headers, None)
-                if name == client_name()
-                else None
-            )
-            await send_static(send, scope, response or _NOT_FOUND, facts.method)
-        elif kind == "version":
-            await send_respond(send, version_endpoint(facts, state.snapshot, settings))
-        elif kind == "bust":
-            refusal = authorize_bust(facts, settings)
-            if refusal is None:
-                await drain(receive)
-                refusal = await asyncio.get_running_loop().run_in_executor(None, guard.bust)
-            await send_respond(send, refusal)
+def _plan(
+    guard: Guard,
+    state: GuardState,
+    scope: Scope,
+    method: str,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+) -> ResponsePlan:
+    found: dict[bytes, str] = {}
+    for name, value in headers:
+        name = name.lower()
+        if name in _PLANNED and name not in found:
+            found[name] = value.decode("latin-1")
+    head = ResponseHead(
+        status,
+        found.get(b"content-type"),
+        found.get(b"content-encoding"),
+        found.get(b"content-length"),
+    )
+    return plan_response(
+        method, head, (), inject=True, fragment=False, snippet=lambda: guard.bootstrap(scope, state)
+    )
+
+
+def _set_length(headers: list[tuple[bytes, bytes]], length: str) -> None:
+    headers[:] = [h for h in headers if h[0].lower() != b"content-length"]
+    headers.append((b"content-length", length.encode()))
 
 
 def _with_current_inertia_version(scope: Scope, version: bytes) -> Scope:
@@ -189,97 +183,81 @@ def _with_current_inertia_version(scope: Scope, version: bytes) -> Scope:
     }
 
 
-def _injector_for(guard, state, scope: Scope, status: int, headers: list) -> HtmlInjector | None:
-    """An injector when the response is a whole HTML document; fixes Content-Length in place."""
-    content_type = content_encoding = None
-    length_at = None
-    for index, (name, value) in enumerate(headers):
-        name = name.lower()
-        if name == b"content-type":
-            content_type = value.decode("latin-1")
-        elif name == b"content-encoding":
-            content_encoding = value.decode("latin-1")
-        elif name == b"content-length":
-            length_at = index
-    if not should_inject(scope.get("method", "GET"), status, content_type, content_encoding, False):
-        return None
-    snippet = guard.bootstrap(scope, state)
-    if length_at is not None:
-        length = injected_length(headers[length_at][1], snippet)
-        if length is None:
-            return None  # a body of unknown size: leave it alone
-        headers[length_at] = (b"content-length", length.encode())
-    return HtmlInjector(snippet)
-
-
 class ASGIStaticApp:
     """The build directory as an ASGI app, for mounting under STATIC_URL (``app.mount``)."""
 
-    def __init__(self, guard: Skewguard):
+    def __init__(self, guard: Guard):
         self.guard = guard
 
-    async def __call__(self, scope: Scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        facts = facts_from_scope(scope)
         # Mounted: the framework left the remaining path in scope["path"] (root_path stripped).
-        state = self.guard._state
-        await serve_static(state, scope, facts, send, "")
+        path = scope["path"]
+        root_path = scope.get("root_path")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :]
+        await serve_static(self.guard.current(), "static", path, scope, send)
 
 
-async def serve_static(state, scope: Scope, facts: RequestFacts, send, prefix: str) -> None:
+async def serve_static(state: GuardState, kind: str, name: str, scope: Scope, send: Send) -> None:
     """Answer from the static table (404 for names it does not have)."""
-    table = state.static
-    path = scope["path"]
-    if prefix:
-        path = path[len(prefix) :]
-    elif scope.get("root_path") and path.startswith(scope["root_path"]):
-        path = path[len(scope["root_path"]) :]
-    path = path.lstrip("/")
-    response = table.respond(path, facts.method, facts.headers) if table is not None else None
-    await send_static(send, scope, response or _NOT_FOUND, facts.method)
+    method = scope.get("method", "GET").upper()
+    response, body = static_answer(state, kind, name, method, request_headers(scope))
+    await send_static(send, scope, response, body)
 
 
-async def send_static(send, scope: Scope, response: StaticResponse, method: str) -> None:
+async def send_static(
+    send: Send, scope: Scope, response: StaticResponse, body: BinaryIO | None
+) -> None:
     await send(
         {"type": "http.response.start", "status": response.status, "headers": response.headers}
     )
-    if response.file is None or method == "HEAD":
+    if body is None:
         await send({"type": "http.response.body", "body": response.body})
         return
-    extensions = scope.get("extensions") or {}
-    if "http.response.pathsend" in extensions and response.offset == 0:
-        try:
-            if os.path.getsize(response.file) == response.length:
-                await send({"type": "http.response.pathsend", "path": response.file})
-                return
-        except OSError:
-            pass
-    try:
-        with open(response.file, "rb") as fh:
-            fh.seek(response.offset)
-            remaining = response.length
-            while remaining > 0:
-                chunk = fh.read(min(STREAM_CHUNK, remaining))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-                await send(
-                    {"type": "http.response.body", "body": chunk, "more_body": remaining > 0}
-                )
-            if remaining > 0:  # the file shrank underneath us: end the response cleanly
-                await send({"type": "http.response.body", "body": b""})
-    except OSError:
-        await send({"type": "http.response.body", "body": b""})
+    with body:
+        extensions = scope.get("extensions") or {}
+        # pathsend opens the path anew: only for hashed files, which are never rewritten.
+        if (
+            response.whole_file
+            and response.file_ino is None
+            and "http.response.pathsend" in extensions
+        ):
+            await send({"type": "http.response.pathsend", "path": response.file})
+            return
+        body.seek(response.offset)
+        remaining = response.length
+        while remaining > 0:
+            chunk = body.read(min(STREAM_CHUNK, remaining))
+            if not chunk:  # cannot happen for a checked file; end the response cleanly anyway
+                break
+            remaining -= len(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
+        if remaining > 0:
+            await send({"type": "http.response.body", "body": b""})
 
 
-async def send_respond(send, respond: Respond) -> None:
+async def run_endpoint(
+    endpoint: Endpoint, facts: RequestFacts, state: GuardState, receive: Receive, send: Send
+) -> None:
+    if endpoint.blocking:
+        await drain(receive)
+        answer = await asyncio.get_running_loop().run_in_executor(
+            None, endpoint.handler, facts, state
+        )
+    else:
+        answer = endpoint.handler(facts, state)
+    await send_respond(send, answer)
+
+
+async def send_respond(send: Send, respond: Respond) -> None:
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in respond.headers]
     await send({"type": "http.response.start", "status": respond.status, "headers": headers})
     await send({"type": "http.response.body", "body": respond.body})
 
 
-async def drain(receive) -> None:
+async def drain(receive: Receive) -> None:
     """Read (and drop) a request body we do not use, so the server can reuse the connection."""
     received = 0
     while True:

@@ -63,4 +63,6 @@ def should_inject(
         return False
     if fragment_request:
         return False
-    return bool(content_type) and content_type.split(";")[0].strip().lower() == "text/html"
+    if not content_type:
+        return False
+    return content_type.split(";")[0].strip().lower() == "text/html"

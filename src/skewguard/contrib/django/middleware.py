@@ -1,41 +1,37 @@
-"""Django middleware over skewguard's decision core; sync and async (WSGI and ASGI Django)."""
+"""Django middleware over skewguard's decision core; sync and async (WSGI and ASGI Django).
+
+It carries out what ``protocol.decide``, ``plan.plan_response`` and ``web.dispatch`` decide, in
+Django's response objects. Under a script prefix (``SCRIPT_NAME`` / ``FORCE_SCRIPT_NAME``)
+Django's STATIC_URL carries the prefix while ``path_info`` does not: static names are matched
+against the full path, endpoints against ``path_info``.
+"""
 
 from __future__ import annotations
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, BinaryIO
 
-from ...protocol import (
-    Proceed,
-    RequestFacts,
-    Respond,
-    authorize_bust,
-    decide,
-    route,
-    version_endpoint,
-)
-from ...web.inject import HtmlInjector, should_inject
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+
+from ...plan import ENVIRON_REQUEST_HEADERS, ResponseHead, ResponsePlan, plan_response
+from ...protocol import Proceed, RequestFacts, Respond, decide
+from ...state import Guard, GuardState
+from ...web.dispatch import is_root_file, static_answer, static_kind
+from ...web.inject import HtmlInjector
+from ...web.responder import STREAM_CHUNK, StaticResponse
 from .conf import get_guard
 
-_WANTED = {
-    "HTTP_X_INERTIA": "x-inertia",
-    "HTTP_X_INERTIA_VERSION": "x-inertia-version",
-    "HTTP_X_SKEWGUARD_HOLD": "x-skewguard-hold",
-    "HTTP_COOKIE": "cookie",
-    "HTTP_AUTHORIZATION": "authorization",
-    "HTTP_ACCEPT_ENCODING": "accept-encoding",
-    "HTTP_IF_NONE_MATCH": "if-none-match",
-    "HTTP_IF_MODIFIED_SINCE": "if-modified-since",
-    "HTTP_RANGE": "range",
-    "HTTP_IF_RANGE": "if-range",
-}
+Headers = tuple[tuple[str, str], ...]
+GetResponse = Callable[[HttpRequest], Any]
 
 
-def _facts(request) -> RequestFacts:
+def _facts(request: HttpRequest) -> RequestFacts:
     meta = request.META
-    headers = {name: meta[key] for key, name in _WANTED.items() if key in meta}
+    headers = {name: meta[key] for key, name in ENVIRON_REQUEST_HEADERS.items() if key in meta}
     return RequestFacts(
-        request.method.upper(),
+        (request.method or "GET").upper(),
         request.get_full_path().split("?")[0],
         meta.get("QUERY_STRING", ""),
         headers,
@@ -53,39 +49,42 @@ class SkewguardMiddleware:
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse):
         self.get_response = get_response
-        self.guard = get_guard()
+        self.guard: Guard = get_guard()
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self.__acall__(request)
-        state = self.guard._state
-        early, extra = self._before(request, state)
+        state = self.guard.current()
+        early, add = self._before(request, state)
         if early is not None:
             return early
-        return self._after(request, self.get_response(request), state, extra)
+        return self._after(request, self.get_response(request), state, add)
 
-    async def __acall__(self, request):
-        state = self.guard._state
-        early, extra = self._before(request, state)
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        state = self.guard.current()
+        early, add = self._before(request, state)
         if early is not None:
             return early
-        return self._after(request, await self.get_response(request), state, extra)
+        return self._after(request, await self.get_response(request), state, add)
 
-    def _before(self, request, state):
+    def _before(
+        self, request: HttpRequest, state: GuardState
+    ) -> tuple[HttpResponseBase | None, Headers]:
         guard, settings = self.guard, self.guard.settings
-        kind = route(request.path_info, settings)
-        if kind == "version":
-            return _http(version_endpoint(_facts(request), state.snapshot, settings)), ()
-        if kind == "bust":
-            refusal = authorize_bust(_facts(request), settings)
-            return _http(refusal if refusal is not None else guard.bust()), ()
-        if kind in ("static", "client"):
-            return self._static(request, state, kind), ()
+        endpoint = guard.endpoints.get(request.path_info)
+        if endpoint is not None:
+            return _http(endpoint.handler(_facts(request), state)), ()
+        kind = static_kind(request.path, settings)
+        if kind is not None:
+            name = request.path[len(settings.STATIC_URL) :]
+            return _static(state, kind, name, request), ()
+        if is_root_file(request.path_info, state):
+            return _static(state, "root", request.path_info[1:], request), ()
         decision = decide(_facts(request), state.snapshot, settings)
         if isinstance(decision, Respond):
             return _http(decision), ()
@@ -94,63 +93,49 @@ class SkewguardMiddleware:
             request.META["HTTP_X_INERTIA_VERSION"] = state.snapshot.version
         return None, decision.headers if isinstance(decision, Proceed) else ()
 
-    def _static(self, request, state, kind):
-        from ...client import client_name
-        from ...web.static import respond
-
-        facts = _facts(request)
-        name = request.path_info[len(self.guard.settings.STATIC_URL) :]
-        if kind == "client":
-            answer = (
-                respond(state.client, facts.method, facts.headers, None)
-                if name == client_name()
-                else None
-            )
-        else:
-            answer = (
-                state.static.respond(name.lstrip("/"), facts.method, facts.headers)
-                if state.static
-                else None
-            )
-        if answer is None:
-            return HttpResponse(b"Not Found", status=404, content_type="text/plain")
-        if answer.file is not None and facts.method != "HEAD":
-            fh = open(answer.file, "rb")
-            fh.seek(answer.offset)
-            response = (
-                FileResponse(fh) if answer.offset == 0 else HttpResponse(fh.read(answer.length))
-            )
-        else:
-            response = HttpResponse(answer.body)
-        response.status_code = answer.status
-        for name_, value in answer.headers_for_wsgi():
-            response[name_] = value
-        return response
-
-    def _after(self, request, response, state, extra):
+    def _after(
+        self, request: HttpRequest, response: HttpResponseBase, state: GuardState, add: Headers
+    ) -> HttpResponseBase:
         guard = self.guard
-        for name, value in extra:
-            response[name] = value
-        if guard.settings.APP_VERSION_HEADER:
-            response["X-App-Version"] = state.snapshot.version
+        settings = guard.settings
+        if settings.APP_VERSION_HEADER:
+            add = (*add, ("X-App-Version", state.snapshot.version))
         meta = request.META
-        fragment = "HTTP_HX_REQUEST" in meta or "HTTP_X_INERTIA" in meta
-        if guard.settings.APP_VERSION_MISMATCH == "ignore" or fragment:
-            return response
-        if not should_inject(
-            request.method,
+        content_length = response.get("Content-Length")
+        if content_length is None and isinstance(response, HttpResponse):
+            content_length = str(len(response.content))  # what Django will send
+        head = ResponseHead(
             response.status_code,
             response.get("Content-Type"),
             response.get("Content-Encoding"),
-            False,
-        ):
-            return response
-        snippet = guard.bootstrap(meta, state)
+            content_length,
+        )
+        plan = plan_response(
+            (request.method or "GET").upper(),
+            head,
+            add,
+            inject=settings.APP_VERSION_MISMATCH != "ignore",
+            fragment="HTTP_HX_REQUEST" in meta or "HTTP_X_INERTIA" in meta,
+            snippet=lambda: guard.bootstrap(meta, state),
+        )
+        return _carry_out(plan, response)
+
+
+def _carry_out(plan: ResponsePlan, response: HttpResponseBase) -> HttpResponseBase:
+    for name in plan.drop:
+        if response.has_header(name):
+            del response[name]
+    for name, value in plan.add:
+        response[name] = value
+    snippet = plan.snippet
+    if snippet is not None:
         injector = HtmlInjector(snippet)
         if isinstance(response, StreamingHttpResponse):
             if response.is_async:
 
-                async def injected_async(content=response.streaming_content):
+                async def injected_async(
+                    content: AsyncIterator[bytes] = response.streaming_content,
+                ) -> AsyncIterator[bytes]:
                     async for chunk in content:
                         out = injector.feed(bytes(chunk))
                         if out:
@@ -160,7 +145,9 @@ class SkewguardMiddleware:
                 response.streaming_content = injected_async()
             else:
 
-                def injected(content=response.streaming_content):
+                def injected(
+                    content: Iterator[bytes] = response.streaming_content,
+                ) -> Iterator[bytes]:
                     for chunk in content:
                         out = injector.feed(bytes(chunk))
                         if out:
@@ -168,10 +155,44 @@ class SkewguardMiddleware:
                     yield injector.finish()
 
                 response.streaming_content = injected()
-            if response.has_header("Content-Length"):
-                response["Content-Length"] = str(int(response["Content-Length"]) + len(snippet))
-        else:
+        elif isinstance(response, HttpResponse):
             response.content = injector.feed(response.content) + injector.finish()
-            if response.has_header("Content-Length"):
-                response["Content-Length"] = str(len(response.content))
-        return response
+    if plan.content_length is not None and response.has_header("Content-Length"):
+        if snippet is not None and isinstance(response, HttpResponse):
+            response["Content-Length"] = str(len(response.content))
+        else:
+            response["Content-Length"] = plan.content_length
+    return response
+
+
+def _static(state: GuardState, kind: str, name: str, request: HttpRequest) -> HttpResponseBase:
+    method = (request.method or "GET").upper()
+    headers = {k: request.META[e] for e, k in ENVIRON_REQUEST_HEADERS.items() if e in request.META}
+    answer, body = static_answer(state, kind, name, method, headers)
+    response = _django_response(answer, body)
+    response.status_code = answer.status
+    for header in ("Content-Type", "Content-Disposition"):  # only what the answer says
+        if response.has_header(header):
+            del response[header]
+    for name_, value in answer.headers_for_wsgi():
+        response[name_] = value
+    return response
+
+
+def _django_response(answer: StaticResponse, body: BinaryIO | None) -> HttpResponseBase:
+    if body is None:
+        return HttpResponse(answer.body)
+    if answer.whole_file:  # FileResponse hands the file to wsgi.file_wrapper: whole files only
+        return FileResponse(body)
+    body.seek(answer.offset)
+    return StreamingHttpResponse(_read(body, answer.length))
+
+
+def _read(fh: BinaryIO, length: int) -> Iterator[bytes]:
+    with fh:
+        while length > 0:
+            chunk = fh.read(min(STREAM_CHUNK, length))
+            if not chunk:
+                return
+            length -= len(chunk)
+            yield chunk

@@ -1,0 +1,52 @@
+"""Which part of skewguard answers a request path, and skewguard's own static answers.
+
+One place for all adapters: the endpoints (``Guard.endpoints``: ``/version``, ``/cache/bust`` and
+any added with ``Skewguard.add_endpoint``), the browser client under
+``STATIC_URL + CLIENT_PREFIX``, the build directory under ``STATIC_URL``, and root files
+(ROOT_FILES_DIR) at ``/``. Everything else is the application's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import BinaryIO
+
+from ..client import CLIENT_PREFIX, client_name
+from ..settings import Settings
+from ..state import GuardState
+from .responder import StaticResponse, answer_file, not_found, respond
+
+StaticAnswer = tuple[StaticResponse, BinaryIO | None]
+
+
+def static_kind(path: str, settings: Settings) -> str | None:
+    """ "client" or "static" for a (decoded) path skewguard serves under STATIC_URL, else None."""
+    static_url = settings.STATIC_URL
+    if not path.startswith(static_url):
+        return None
+    if path.startswith(CLIENT_PREFIX, len(static_url)):
+        return "client"
+    if settings.SERVE_STATIC and settings.STATIC_ROOT:
+        return "static"
+    return None
+
+
+def is_root_file(path: str, state: GuardState) -> bool:
+    return state.root_files is not None and path[1:] in state.root_files.entries
+
+
+def static_answer(
+    state: GuardState, kind: str, name: str, method: str, headers: Mapping[str, str]
+) -> StaticAnswer:
+    """The answer for ``name`` (relative to STATIC_URL, or to ``/`` for kind "root"), with the
+    file to send opened when there is one. Unknown names get skewguard's 404."""
+    extra = state.extra_headers
+    if kind == "client":
+        if name != client_name():
+            return not_found(extra), None
+        return respond(state.client, method, headers, None), None
+    table = state.root_files if kind == "root" else state.static
+    if table is None:
+        return not_found(extra), None
+    response, body = answer_file(table, name.lstrip("/"), method, headers)
+    return (response if response is not None else not_found(extra)), body
