@@ -67,6 +67,9 @@ class ASGIMiddleware:
         state = guard.current()  # read once: this request sees one release throughout
         settings = guard.settings
         path = scope["path"]
+        root_path = scope.get("root_path")
+        if root_path and path.startswith(root_path):  # mounted under a prefix, as SCRIPT_NAME
+            path = path[len(root_path) :]
         if self.endpoints:
             endpoint = guard.endpoints.get(path)
             if endpoint is not None:

@@ -245,13 +245,14 @@ class StaticTable:
         servable = hashed_names | set(manifest.paths)
         for name in hashed_names:
             info = manifest.files.get(name)
-            encodings = info.encodings if info is not None else _siblings(name, servable)
-            table.encodings[name] = tuple(encodings)
+            encodings = info.encodings if info is not None else tuple(ENCODING_SUFFIX)
+            table.encodings[name] = _siblings(name, encodings, servable)
             table._add(name, _content_hash(name, manifest), True, table.encodings[name])
         for canonical, hashed in manifest.paths.items():
             if canonical == hashed:
                 continue
-            table.encodings[canonical] = table.encodings.get(hashed, ())
+            encodings = table.encodings.get(hashed, ())
+            table.encodings[canonical] = _siblings(canonical, encodings, servable)
             table._add(
                 canonical, _content_hash(hashed, manifest), False, table.encodings[canonical]
             )
@@ -364,10 +365,15 @@ def _changed(entry: StaticEntry) -> bool:
     return False
 
 
-def _siblings(name: str, servable: Collection[str]) -> tuple[str, ...]:
-    """Encodings of a file the manifest does not describe (an older release's): the siblings on
-    disk are found when the table is built, except names that are files in their own right."""
-    return tuple(enc for enc, suffix in ENCODING_SUFFIX.items() if name + suffix not in servable)
+def _siblings(name: str, encodings: Collection[str], servable: Collection[str]) -> tuple[str, ...]:
+    """The encodings of ``name`` whose sibling (``name.gz``...) is not a file in its own right:
+    beside ``data.csv``, a source file ``data.csv.gz`` is another file, never its gzip form.
+    Files the manifest does not describe (an older release's) may have any sibling on disk."""
+    return tuple(
+        enc
+        for enc in encodings
+        if enc in ENCODING_SUFFIX and name + ENCODING_SUFFIX[enc] not in servable
+    )
 
 
 def _content_hash(hashed_name: str, manifest: Manifest) -> str:
