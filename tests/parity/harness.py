@@ -70,7 +70,7 @@ class Adapter:
         elif kind == "wsgi":
             self.app = guard.wsgi(self._flask().wsgi_app)
         else:
-            self.app = django_handler(guard, self)
+            self.django_settings, self.app = django_handler(guard, self)
 
     def request(
         self, method: str, target: str, headers: dict[str, str] | None = None, body: bytes = b""
@@ -80,6 +80,9 @@ class Adapter:
         headers = dict(headers or {})
         if self.kind == "asgi":
             return asyncio.run(self._asgi(method, path, query, headers, body))
+        if self.kind == "django":
+            with self.django_settings:
+                return self._wsgi(method, path, query, headers, body)
         return self._wsgi(method, path, query, headers, body)
 
     async def _asgi(
@@ -239,8 +242,9 @@ class Adapter:
         return app
 
 
-def django_handler(guard: Skewguard, adapter: Adapter) -> Any:
-    """Django's own WSGI handler with SkewguardMiddleware, serving ``guard``."""
+def django_handler(guard: Skewguard, adapter: Adapter) -> tuple[Any, Any]:
+    """Django's own WSGI handler with SkewguardMiddleware, serving ``guard``, and the settings
+    it runs under (entered around each request: other tests keep their own)."""
     import django
     from django.conf import settings
 
@@ -263,11 +267,10 @@ def django_handler(guard: Skewguard, adapter: Adapter) -> Any:
         MIDDLEWARE=["skewguard.contrib.django.middleware.SkewguardMiddleware"],
         FORCE_SCRIPT_NAME=None,
     )
-    override.enable()
     conf._guard = guard
     try:
-        handler = WSGIHandler()
+        with override:
+            handler = WSGIHandler()
     finally:
         conf.reset()
-    adapter.django_override = override  # type: ignore[attr-defined]
-    return handler
+    return override, handler

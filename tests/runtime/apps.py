@@ -1,4 +1,5 @@
-"""Small real apps (Starlette for ASGI, Flask for WSGI) wrapped by skewguard, and a uniform client."""
+"""Small real apps (Starlette for ASGI, Flask for WSGI, Django's handler with its middleware)
+wrapped by skewguard, and a uniform client."""
 
 from __future__ import annotations
 
@@ -14,23 +15,47 @@ class Reply:
     body: bytes
 
 
+KINDS = ("asgi", "wsgi", "django")
+
+
 class Harness:
-    """Same calls for both adapters; ``app_calls`` counts requests that reached the app."""
+    """Same calls for the three adapters; ``app_calls`` counts requests that reached the app."""
 
     def __init__(self, kind: str, guard: Skewguard):
         self.kind = kind
         self.guard = guard
-        self.app_calls = 0
-        if kind == "asgi":
+        self._app_calls = 0
+        self.django = None
+        if kind == "django":
+            from ..parity.harness import Adapter
+
+            self.django = Adapter("django", guard)
+        elif kind == "asgi":
             from starlette.testclient import TestClient
 
             self.client = TestClient(guard.asgi(self._starlette()), raise_server_exceptions=True)
         else:
             self.client = self._flask(guard).test_client()
 
+    @property
+    def app_calls(self) -> int:
+        return self.django.app_calls if self.django is not None else self._app_calls
+
+    @app_calls.setter
+    def app_calls(self, value: int) -> None:
+        if self.django is not None:
+            self.django.app_calls = value
+        else:
+            self._app_calls = value
+
     def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
     ) -> Reply:
+        if self.django is not None:
+            from urllib.parse import quote
+
+            r = self.django.request(method, quote(path, safe="/%?=&:@!$'()*+,;~"), headers, body)
+            return Reply(r.status, r.headers, r.body)
         if self.kind == "asgi":
             # Raw bytes: httpx would otherwise undo Content-Encoding.
             # httpx sends "Accept-Encoding: gzip, deflate, br, zstd" unless told otherwise; the WSGI

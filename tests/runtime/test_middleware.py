@@ -14,7 +14,7 @@ from skewguard.build import BuildOptions, build
 from skewguard.tokens import make_token
 
 from ..build.helpers import write_tree
-from .apps import Harness
+from .apps import KINDS, Harness
 
 CSS = "".join(f".c{i}{{color:#{i:06x}}}\n" for i in range(300))
 BIG_JS = "".join(f"export const v{i} = {i};\n" for i in range(30000))  # > memory limit: streamed
@@ -39,7 +39,7 @@ def site(tmp_path):
     return src, out
 
 
-@pytest.fixture(params=["asgi", "wsgi"])
+@pytest.fixture(params=KINDS)
 def harness(request, site):
     _, out = site
     guard = Skewguard(static_root=str(out), secret_key="s3cret", vite_hot_file="")
@@ -118,7 +118,7 @@ def test_bust_with_a_corrupt_manifest_keeps_serving(harness, site):
 def test_no_secret_key_refuses_every_bust(site):
     _, out = site
     guard = Skewguard(static_root=str(out), vite_hot_file="")
-    for kind in ("asgi", "wsgi"):
+    for kind in KINDS:
         harness = Harness(kind, guard)
         token = make_token("anything", 60)
         assert (
@@ -325,7 +325,7 @@ def test_dev_mode_serves_sources_and_appends_content_hash(tmp_path):
     (src / "css/app.css").write_text("a{color:tan}")
     os.utime(src / "css/app.css", ns=(1, 10**18))
     assert guard.static_url("css/app.css") != url
-    for kind in ("asgi", "wsgi"):
+    for kind in KINDS:
         harness = Harness(kind, guard)
         reply = harness.request("GET", "/static/css/app.css")
         assert (
