@@ -1,6 +1,7 @@
 """One Settings object: defaults, ``SKEWGUARD_*`` environment variables and keyword arguments.
 
-Names follow the seed (``APP_VERSION``, ``APP_VERSION_HEADER``, ``APP_VERSION_MISMATCH``,
+Five settings are also read under their plain names from Django and Flask settings, without the
+``SKEWGUARD`` prefix (``APP_VERSION``, ``APP_VERSION_HEADER``, ``APP_VERSION_MISMATCH``,
 ``VERSION_ENDPOINT``, ``STATIC_DEV_VERSION_QUERY``). Precedence: keyword arguments (what the
 code or the Django settings say) over the environment over defaults. An invalid value fails at
 start-up with one line naming the setting.

@@ -1,6 +1,6 @@
 """Which release is running: version resolution and the immutable snapshot requests read.
 
-Order (seed 001): explicit APP_VERSION > manifest hash (skewguard's staticfiles.json, or a Vite
+Order: explicit APP_VERSION > manifest hash (skewguard's staticfiles.json, or a Vite
 manifest hashed canonically) > registered component files > "unknown"; a manifest and components
 together derive one version from both. With a Vite hot file present the app is in dev mode: the
 version comes from the dev server URL and no 409 is ever sent.
@@ -145,16 +145,10 @@ def _manifest_problem(settings: Settings, message: str):
 def vite_manifest_version(raw: bytes) -> str | None:
     """A Vite manifest hashed canonically (parsed, keys sorted, compact): the same build gives the
     same version whatever the file's whitespace or key order. None when ``raw`` is not one."""
-    try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(document, dict) or not document:
-        return None
-    if not all(
-        isinstance(chunk, dict) and isinstance(chunk.get("file"), str)
-        for chunk in document.values()
-    ):
+    from .vite import parse_vite_manifest
+
+    document = parse_vite_manifest(raw)
+    if document is None:
         return None
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]

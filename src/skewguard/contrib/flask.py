@@ -3,7 +3,7 @@
     from skewguard.contrib.flask import Skewguard
     skewguard = Skewguard(app)            # or: skewguard = Skewguard(); skewguard.init_app(app)
 
-Settings come from ``app.config`` -- the seed's names (``APP_VERSION``, ``APP_VERSION_HEADER``,
+Settings come from ``app.config`` -- the plain names (``APP_VERSION``, ``APP_VERSION_HEADER``,
 ``APP_VERSION_MISMATCH``, ``VERSION_ENDPOINT``, ``STATIC_DEV_VERSION_QUERY``, ``SECRET_KEY``) or any
 setting as ``SKEWGUARD_<NAME>`` -- then keyword arguments. It adds the middleware, the Jinja
 globals (``static``, ``static_url``, ``app_version``, ``vite_version``), a ``skewguard``
@@ -21,7 +21,7 @@ from ..protocol import Respond, authorize_bust, version_endpoint
 from ..settings import Settings
 from .jinja import template_globals
 
-SEED_NAMES = (
+PLAIN_NAMES = (
     "APP_VERSION",
     "APP_VERSION_HEADER",
     "APP_VERSION_MISMATCH",
@@ -33,7 +33,7 @@ SEED_NAMES = (
 
 def settings_from_config(config: Any, overrides: dict[str, Any]) -> dict[str, Any]:
     known = {f.name for f in dataclasses.fields(Settings)}
-    values: dict[str, Any] = {name: config[name] for name in SEED_NAMES if name in config}
+    values: dict[str, Any] = {name: config[name] for name in PLAIN_NAMES if name in config}
     values.update(
         {
             k[len("SKEWGUARD_") :]: v

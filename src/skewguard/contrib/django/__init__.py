@@ -7,7 +7,7 @@
   ``collectstatic`` builds with skewguard, a drop-in for ManifestStaticFilesStorage;
 - system checks for common misconfiguration.
 
-Settings: the seed's names in settings.py (``APP_VERSION``, ``APP_VERSION_HEADER``,
+Settings: the plain names in settings.py (``APP_VERSION``, ``APP_VERSION_HEADER``,
 ``APP_VERSION_MISMATCH``, ``VERSION_ENDPOINT``, ``STATIC_DEV_VERSION_QUERY``), Django's own
 ``SECRET_KEY``, ``STATIC_URL``, ``STATIC_ROOT``, ``STATICFILES_DIRS`` and ``DEBUG``, and any other
 skewguard setting as ``SKEWGUARD = {"CLIENT_POLL_INTERVAL": 30, ...}``.

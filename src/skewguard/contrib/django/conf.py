@@ -6,7 +6,8 @@ import threading
 
 from ... import Skewguard
 
-SEED_NAMES = (
+# Settings read from settings.py under their own names (the rest: the SKEWGUARD dict).
+PLAIN_NAMES = (
     "APP_VERSION",
     "APP_VERSION_HEADER",
     "APP_VERSION_MISMATCH",
@@ -20,7 +21,9 @@ _lock = threading.Lock()
 def settings_from_django() -> dict:
     from django.conf import settings
 
-    values: dict = {name: getattr(settings, name) for name in SEED_NAMES if hasattr(settings, name)}
+    values: dict = {
+        name: getattr(settings, name) for name in PLAIN_NAMES if hasattr(settings, name)
+    }
     static_url = getattr(settings, "STATIC_URL", None) or "/static/"
     if not static_url.startswith("/"):
         static_url = "/" + static_url
