@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install bench bench-runtime clean
+.PHONY: run test lint fuzz install bench bench-runtime clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: install
 	bash scripts/ensure-tools.sh
 	$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+# The property-based fuzz suite with many more examples than the default run (FUZZ_EXAMPLES=...).
+FUZZ_EXAMPLES ?= 5000
+fuzz: install
+	SKEWGUARD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz -q
 
 # Benchmarks (by hand, not in the test suite); figures go to docs/benchmarks.md.
 bench: install
