@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .version import VersionError
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     # Imported on first use: ``import skewguard`` stays cheap for the CLI and the build.
     if name == "Skewguard":
         from .guard import Skewguard

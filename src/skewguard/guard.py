@@ -119,7 +119,8 @@ class Skewguard:
     ) -> None:
         """Answer ``path`` with ``handler(request, state)`` in every adapter (ASGI, WSGI,
         Django). ``blocking`` handlers run in a worker thread under ASGI."""
-        self._endpoints = {**self._endpoints, path: Endpoint(path, handler, blocking)}
+        # In place: adapters hold this mapping; one assignment is atomic for readers.
+        self._endpoints[path] = Endpoint(path, handler, blocking)
 
     def _version_endpoint(self, request: RequestFacts, state: GuardState) -> Respond:
         return version_endpoint(request, state.snapshot, self.settings)

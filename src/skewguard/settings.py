@@ -74,9 +74,9 @@ class Settings:
             if name not in values and env_name in environ:
                 values[name] = environ[env_name]
         converted = {
-            name: _convert(name, known[name].type, value) for name, value in values.items()
+            name: _convert(name, str(known[name].type), value) for name, value in values.items()
         }
-        settings = cls(**converted)
+        settings = cls(**converted)  # type: ignore[arg-type] # each value converted to its field's type
         settings.validate()
         return settings
 
@@ -174,7 +174,7 @@ def _convert(name: str, annotation: str, value: object) -> object:
         if isinstance(value, str):
             return tuple(p for p in value.split(os.pathsep) if p)
         try:
-            return tuple(os.fspath(p) for p in value)  # type: ignore[union-attr]
+            return tuple(os.fspath(p) for p in value)  # type: ignore[attr-defined]
         except TypeError:
             raise SettingsError(f"{name} must be a list of paths, got {value!r}") from None
     return value

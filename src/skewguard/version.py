@@ -135,7 +135,9 @@ def _manifest_version(settings: Settings) -> tuple[Manifest | None, str, str, tu
         return _manifest_problem(settings, str(exc))
 
 
-def _manifest_problem(settings: Settings, message: str):
+def _manifest_problem(
+    settings: Settings, message: str
+) -> tuple[Manifest | None, str, str, tuple[str, ...]]:
     if settings.MANIFEST_REQUIRED and not settings.DEBUG and not settings.APP_VERSION:
         raise VersionError(f"{message}; run 'skewguard build' or set MANIFEST_REQUIRED=False")
     logger.warning("skewguard: %s", message)

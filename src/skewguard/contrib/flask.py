@@ -17,7 +17,7 @@ import dataclasses
 from typing import Any
 
 from .. import Skewguard as Guard
-from ..protocol import Respond, authorize_bust, version_endpoint
+from ..protocol import RequestFacts, Respond, authorize_bust, version_endpoint
 from ..settings import Settings
 from .jinja import template_globals
 
@@ -46,13 +46,13 @@ def settings_from_config(config: Any, overrides: dict[str, Any]) -> dict[str, An
 
 
 class Skewguard:
-    def __init__(self, app=None, **options: Any):
+    def __init__(self, app: Any = None, **options: Any):
         self.options = options
         self.guard: Guard | None = None
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app) -> Guard:
+    def init_app(self, app: Any) -> Guard:
         from flask import Blueprint, Response, request
 
         guard = Guard(**settings_from_config(app.config, self.options))
@@ -66,7 +66,7 @@ class Skewguard:
         def answer(respond: Respond) -> Response:
             return Response(respond.body, status=respond.status, headers=list(respond.headers))
 
-        def facts():
+        def facts() -> RequestFacts:
             from ..web.wsgi import facts_from_environ
 
             return facts_from_environ(request.environ)
@@ -77,13 +77,13 @@ class Skewguard:
                 guard.settings.VERSION_PATH,
                 methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
             )
-            def version():
+            def version() -> Response:
                 return answer(version_endpoint(facts(), guard.snapshot, guard.settings))
 
             @blueprint.route(
                 guard.settings.BUST_PATH, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
             )
-            def bust():
+            def bust() -> Response:
                 refusal = authorize_bust(facts(), guard.settings)
                 return answer(refusal if refusal is not None else guard.bust())
 
@@ -92,7 +92,7 @@ class Skewguard:
         return guard
 
 
-def _cli_group(guard: Guard):
+def _cli_group(guard: Guard) -> Any:
     from ..cli import framework_commands
 
     return framework_commands(guard)

@@ -18,16 +18,21 @@ from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 from litestar.types import Receive, Scope, Send
 
 from ..guard import Skewguard
-from ..protocol import authorize_bust, version_endpoint
+from ..protocol import Respond, authorize_bust, version_endpoint
 from ..web.asgi import facts_from_scope
 from .jinja import CurrentVersion
+
+
+def scope_of(request: Request[Any, Any, Any]) -> Any:
+    """Litestar's typed scope, as the plain ASGI mapping skewguard reads."""
+    return request.scope
 
 
 class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
     def __init__(self, guard: Skewguard | None = None, **options: Any):
         self.guard = guard if guard is not None else Skewguard(**options)
 
-    def on_app_init(self, app_config):
+    def on_app_init(self, app_config: Any) -> Any:
         guard = self.guard
         # Outermost, so skewguard decides before litestar-vite's Inertia middleware sees a request.
         app_config.middleware.insert(0, lambda app: guard.asgi(app, endpoints=False))
@@ -47,14 +52,15 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
             )
             async def static(scope: Scope, receive: Receive, send: Send) -> None:
                 # Litestar's mounts pass the rest of the path with a trailing "/" added: files have none.
-                await static_app({**scope, "path": scope["path"].rstrip("/")}, receive, send)
+                rest: Any = {**scope, "path": scope["path"].rstrip("/")}
+                await static_app(rest, receive, send)  # type: ignore[arg-type]
 
             app_config.route_handlers.append(static)
         template_config = app_config.template_config
         if template_config is not None:
             previous = template_config.engine_callback
 
-            def register(engine) -> None:
+            def register(engine: Any) -> None:
                 if previous is not None:
                     previous(engine)
                 engine.register_template_callable("static", lambda ctx, path: guard.static(path))
@@ -71,7 +77,7 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
             template_config.engine_callback = register
         return app_config
 
-    def _agree_with_vite(self, plugins) -> None:
+    def _agree_with_vite(self, plugins: Any) -> None:
         """litestar-vite's Inertia plugin takes its version (page objects, its own 409) from its
         asset loader's ``version_id``. Make that skewguard's version: one source of truth, and
         skewguard's decision (holds, rolling deploys, policies) the only 409 rule applied."""
@@ -93,10 +99,10 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
                 },
             )
 
-    def _handlers(self) -> list:
+    def _handlers(self) -> list[Any]:
         guard = self.guard
 
-        def answer(respond) -> Response:
+        def answer(respond: Respond) -> Response[bytes]:
             return Response(
                 content=respond.body, status_code=respond.status, headers=dict(respond.headers)
             )
@@ -107,21 +113,23 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
             include_in_schema=False,
             sync_to_thread=False,
         )
-        def version(request: Request) -> Response:
+        def version(request: Request[Any, Any, Any]) -> Response[bytes]:
             return answer(
-                version_endpoint(facts_from_scope(request.scope), guard.snapshot, guard.settings)
+                version_endpoint(
+                    facts_from_scope(scope_of(request)), guard.snapshot, guard.settings
+                )
             )
 
         @post(guard.settings.BUST_PATH, name="skewguard_bust", include_in_schema=False)
-        async def bust(request: Request) -> Response:
-            refusal = authorize_bust(facts_from_scope(request.scope), guard.settings)
+        async def bust(request: Request[Any, Any, Any]) -> Response[bytes]:
+            refusal = authorize_bust(facts_from_scope(scope_of(request)), guard.settings)
             if refusal is None:
                 refusal = await asyncio.get_running_loop().run_in_executor(None, guard.bust)
             return answer(refusal)
 
         return [version, bust]
 
-    def on_cli_init(self, cli) -> None:
+    def on_cli_init(self, cli: Any) -> None:
         from ..cli import framework_commands
 
         cli.add_command(framework_commands(self.guard))

@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..guard import Skewguard
-from ..protocol import authorize_bust, version_endpoint
+from ..protocol import Respond, authorize_bust, version_endpoint
+from ..types import ASGIApp
 from ..web.asgi import ASGIMiddleware, facts_from_scope
 from .jinja import install
 
@@ -25,7 +26,7 @@ from .jinja import install
 class SkewguardMiddleware(ASGIMiddleware):
     """For ``Middleware(SkewguardMiddleware, guard=sg)`` and ``app.add_middleware(...)``."""
 
-    def __init__(self, app, guard: Skewguard, endpoints: bool = True):
+    def __init__(self, app: ASGIApp, guard: Skewguard, endpoints: bool = True):
         super().__init__(app, guard, endpoints=endpoints)
 
 
@@ -37,7 +38,7 @@ def routes(guard: Skewguard) -> list[Any]:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    def answer(respond) -> Response:
+    def answer(respond: Respond) -> Response:
         return Response(respond.body, status_code=respond.status, headers=dict(respond.headers))
 
     async def version(request: Request) -> Response:

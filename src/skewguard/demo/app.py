@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -56,14 +57,14 @@ class Demo:
         build([str(self.src)], str(self.out), BuildOptions(brotli_quality=5))
 
     @staticmethod
-    def _policy(request_or_scope) -> str:
+    def _policy(request_or_scope: Any) -> str:
         from urllib.parse import parse_qs
 
         query = request_or_scope.get("query_string", b"").decode()
         policy = parse_qs(query).get("policy", ["reload"])[0]
         return policy if policy in POLICIES else "reload"
 
-    def _client_options(self, scope) -> dict:
+    def _client_options(self, scope: Any) -> dict[str, Any]:
         return {"policy": self._policy(scope)}
 
     def _page(self, request: Request, template: str, title: str) -> HTMLResponse:

@@ -54,10 +54,15 @@ class ASGIMiddleware:
     def __init__(self, app: ASGIApp, guard: Guard, endpoints: bool = True):
         self.app = app
         self.guard = guard
-        self.endpoints = endpoints  # False: the endpoints are the framework's routes
         settings = guard.settings  # immutable: what can be known now is not worked out per request
+        # endpoints=False: /version and /cache/bust are the framework's routes; endpoints added
+        # with add_endpoint are still answered here.
+        self.framework_paths = (
+            frozenset() if endpoints else frozenset((settings.VERSION_PATH, settings.BUST_PATH))
+        )
         self.inject = settings.APP_VERSION_MISMATCH != "ignore"
         self.static_prefix = settings.STATIC_URL
+        self.endpoint_map = guard.endpoints  # the guard's own mapping: later additions count
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,11 +75,10 @@ class ASGIMiddleware:
         root_path = scope.get("root_path")
         if root_path and path.startswith(root_path):  # mounted under a prefix, as SCRIPT_NAME
             path = path[len(root_path) :]
-        if self.endpoints:
-            endpoint = guard.endpoints.get(path)
-            if endpoint is not None:
-                await run_endpoint(endpoint, facts_from_scope(scope), state, receive, send)
-                return
+        endpoint = self.endpoint_map.get(path)
+        if endpoint is not None and path not in self.framework_paths:
+            await run_endpoint(endpoint, facts_from_scope(scope), state, receive, send)
+            return
         if path.startswith(self.static_prefix):  # else surely the app's
             kind = static_kind(path, settings)
             if kind is not None:
@@ -102,7 +106,7 @@ class ASGIMiddleware:
             # any other) must not apply a 409 rule of its own, so it sees the current version.
             scope = _with_current_inertia_version(scope, state.snapshot.header_value)
             break
-        extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in add]
+        extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in add] if add else []
         if state.version_header is not None:
             extra.append(state.version_header)
         inject = self.inject and not fragment

@@ -58,17 +58,21 @@ class WSGIMiddleware:
     def __init__(self, app: WSGIApp, guard: Guard, endpoints: bool = True):
         self.app = app
         self.guard = guard
-        self.endpoints = endpoints  # False: the endpoints are the framework's routes
+        # endpoints=False: /version and /cache/bust are the framework's routes; endpoints added
+        # with add_endpoint are still answered here.
+        settings = guard.settings
+        self.framework_paths = (
+            frozenset() if endpoints else frozenset((settings.VERSION_PATH, settings.BUST_PATH))
+        )
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         guard = self.guard
         state = guard.current()  # read once: this request sees one release throughout
         settings = guard.settings
         path = decoded_path(environ) or "/"
-        if self.endpoints:
-            endpoint = guard.endpoints.get(path)
-            if endpoint is not None:
-                return _start(start_response, endpoint.handler(facts_from_environ(environ), state))
+        endpoint = guard.endpoints.get(path)
+        if endpoint is not None and path not in self.framework_paths:
+            return _start(start_response, endpoint.handler(facts_from_environ(environ), state))
         kind = static_kind(path, settings)
         if kind is not None:  # STATIC_URL belongs to skewguard: unknown names are a quick 404
             name = path[len(settings.STATIC_URL) :]

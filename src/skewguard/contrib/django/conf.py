@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from ... import Skewguard
 
@@ -18,10 +19,10 @@ _guard: Skewguard | None = None
 _lock = threading.Lock()
 
 
-def settings_from_django() -> dict:
+def settings_from_django() -> dict[str, Any]:
     from django.conf import settings
 
-    values: dict = {
+    values: dict[str, Any] = {
         name: getattr(settings, name) for name in PLAIN_NAMES if hasattr(settings, name)
     }
     static_url = getattr(settings, "STATIC_URL", None) or "/static/"

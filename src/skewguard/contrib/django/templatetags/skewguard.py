@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.utils.safestring import mark_safe
 
@@ -28,6 +30,7 @@ def app_version() -> str:
 
 
 @register.simple_tag(takes_context=True)
-def skewguard_head(context) -> str:
+def skewguard_head(context: Any) -> str:
     request = context.get("request")
-    return mark_safe(get_guard().bootstrap(request.META if request is not None else None).decode())
+    tag = get_guard().bootstrap(request.META if request is not None else None).decode()
+    return str(mark_safe(tag))
