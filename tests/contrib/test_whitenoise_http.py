@@ -1,5 +1,7 @@
-"""WhiteNoise's own HTTP tests (``tests/test_whitenoise.py`` of its source distribution, loaded at
-test time by ``whitenoise_port``), run against skewguard's WSGI static serving.
+"""WhiteNoise's own HTTP tests (``tests/test_whitenoise.py`` and ``tests/test_django_whitenoise.py``
+of its source distribution, loaded at test time by ``whitenoise_port``), run against skewguard's
+WSGI middleware, its WSGI static app and its Django middleware (the Django ones in a process of
+their own: ``whitenoise_django/``).
 
 ``WhiteNoise(app, root=DIR, ...)`` is replaced by the skewguard equivalent: DIR built with
 ``skewguard build`` and served by ``Skewguard(...).wsgi(app)`` (the middleware) and, in a second
@@ -122,3 +124,33 @@ def test_the_not_ported_list_names_real_tests() -> None:
     names = {n for n in dir(upstream) if n.startswith("test_")}
     assert NOT_PORTED <= names
     assert len(names - NOT_PORTED) >= 15  # what is ported
+
+
+def test_whitenoises_django_tests_against_skewguards_middleware() -> None:
+    """WhiteNoise's Django tests (tests/test_django_whitenoise.py), in their own process with
+    skewguard's storage and middleware: see whitenoise_django/run_upstream.py for what is not
+    ported and why."""
+    if upstream is None:
+        pytest.skip("WhiteNoise's tests not loaded")
+    import os
+    import subprocess
+    import sys
+
+    from ..conftest import ROOT
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.contrib.whitenoise_django.settings",
+        "PYTHONPATH": str(ROOT),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf"]
+        + ["tests/contrib/whitenoise_django/run_upstream.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "\n8 passed" in result.stdout, result.stdout[-2000:]
