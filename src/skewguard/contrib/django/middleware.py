@@ -2,8 +2,9 @@
 
 It carries out what ``protocol.decide``, ``plan.plan_response`` and ``web.dispatch`` decide, in
 Django's response objects. Under a script prefix (``SCRIPT_NAME`` / ``FORCE_SCRIPT_NAME``)
-Django's STATIC_URL carries the prefix while ``path_info`` does not: static names are matched
-against the full path, endpoints against ``path_info``.
+a relative STATIC_URL carries the prefix while ``path_info`` does not: static names are matched
+against the full path, then against ``path_info`` (an absolute STATIC_URL); endpoints against
+``path_info``.
 """
 
 from __future__ import annotations
@@ -79,10 +80,10 @@ class SkewguardMiddleware:
         endpoint = guard.endpoints.get(request.path_info)
         if endpoint is not None:
             return _http(endpoint.handler(_facts(request), state)), ()
-        kind = static_kind(request.path, settings)
-        if kind is not None:
-            name = request.path[len(settings.STATIC_URL) :]
-            return _static(state, kind, name, request), ()
+        for path in (request.path, request.path_info):  # STATIC_URL with the prefix, or without
+            kind = static_kind(path, settings)
+            if kind is not None:
+                return _static(state, kind, path[len(settings.STATIC_URL) :], request), ()
         if is_root_file(request.path_info, state):
             return _static(state, "root", request.path_info[1:], request), ()
         decision = decide(_facts(request), state.snapshot, settings)
