@@ -21,6 +21,13 @@ PORT ?= 8000
 run: install
 	$(BIN)/skewguard demo --port $(PORT)
 
+# Lint, format check and strict typing of the package: CI fails on any regression.
+lint: install
+	$(BIN)/python -m pip install --quiet 'ruff>=0.6' 'mypy>=1.11'
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
+
 # Whole test suite. In CI (CI=true) missing system tools are installed first;
 # pytest's "no tests collected" (exit 5) counts as a failure.
 test: install

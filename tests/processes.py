@@ -45,7 +45,7 @@ def wait_for_http(url: str, proc: subprocess.Popen, what: str, timeout: float = 
                 proc.kill()
                 stderr = proc.stderr.read() if proc.stderr else ""
                 stderr = stderr.decode() if isinstance(stderr, bytes) else stderr
-                raise RuntimeError(f"{what} did not start: {stderr[-3000:]}")
+                raise RuntimeError(f"{what} did not start: {stderr[-3000:]}") from None
             time.sleep(0.05)
 
 
