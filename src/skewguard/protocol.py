@@ -1,8 +1,9 @@
 """Pure decisions: given a request's method, path and headers and a version snapshot, what happens.
 
-No I/O here (the sans-IO style of h11): the ASGI and WSGI adapters turn requests into
+No I/O here (the sans-IO style of h11): the ASGI, WSGI and Django adapters turn requests into
 ``RequestFacts`` and carry out the ``Respond`` / ``Proceed`` they get back, so the Inertia rule and
-the endpoints are written once and cannot drift between adapters.
+the endpoints are written once and cannot drift between adapters. Which part of skewguard answers
+a path is ``web.dispatch``; what happens to the application's response is ``plan``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from .client import CLIENT_PREFIX
 from .settings import Settings
 from .tokens import bearer_token, verify_token
 from .version import VersionSnapshot
@@ -145,22 +145,6 @@ def safe_query(query: str) -> str:
 
 
 # -- /version and /cache/bust -------------------------------------------------------------------
-
-
-def route(path: str, settings: Settings) -> str:
-    """Which part of skewguard answers a (decoded) path: "version", "bust", "client", "static", "app"."""
-    if path.startswith(settings.STATIC_URL) and path.startswith(
-        CLIENT_PREFIX, len(settings.STATIC_URL)
-    ):
-        return "client"
-    if settings.VERSION_ENDPOINT:
-        if path == settings.VERSION_PATH:
-            return "version"
-        if path == settings.BUST_PATH:
-            return "bust"
-    if settings.SERVE_STATIC and settings.STATIC_ROOT and path.startswith(settings.STATIC_URL):
-        return "static"
-    return "app"
 
 
 def version_endpoint(
