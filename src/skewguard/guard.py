@@ -122,6 +122,12 @@ class Skewguard:
         # In place: adapters hold this mapping; one assignment is atomic for readers.
         self._endpoints[path] = Endpoint(path, handler, blocking)
 
+    def use_static_fallback(self, source: FallbackSource | None) -> None:
+        """Ask ``source`` for hashed names the build directory lacks (``lookup(name)``); the
+        same as ``Skewguard(static_fallback=...)``, for sources made after the guard."""
+        self._static_fallback = source
+        self.reload()
+
     def _version_endpoint(self, request: RequestFacts, state: GuardState) -> Respond:
         return version_endpoint(request, state.snapshot, self.settings)
 

@@ -80,6 +80,16 @@ def test_a_fallback_source_serves_names_the_table_lacks(site, adapter_for) -> No
     assert "js/gone.0123456789ab.js" in source.asked
 
 
+def test_a_fallback_source_can_come_after_the_guard(site) -> None:
+    out, _ = site
+    guard = make_guard(out)
+    table = guard.current().static
+    assert table is not None and table.respond("js/old.0123456789ab.js", "GET", {}) is None
+    guard.use_static_fallback(OlderReleases({"js/old.0123456789ab.js": b"x"}))
+    table = guard.current().static
+    assert table is not None and table.respond("js/old.0123456789ab.js", "GET", {}) is not None
+
+
 def test_adapters_do_not_import_guard_py_and_import_stays_light() -> None:
     code = (
         "import sys, skewguard.web.asgi, skewguard.web.wsgi, skewguard.plan;"
