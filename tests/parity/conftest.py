@@ -42,24 +42,17 @@ def make_guard(out: Path, **options: object) -> Skewguard:
     return Skewguard(static_root=str(out), secret_key="s3cret", vite_hot_file="", **options)
 
 
-@pytest.fixture
-def adapters() -> list[Adapter]:
-    return []
-
-
 @pytest.fixture(params=ADAPTERS)
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-def adapter_for(kind: str, adapters: list[Adapter]):  # type: ignore[no-untyped-def]
+def adapter_for(kind: str):  # type: ignore[no-untyped-def]
     """``adapter_for(guard, script_name="")``: the adapter under test, over ``guard``."""
 
     def make(guard: Skewguard, script_name: str = "") -> Adapter:
-        adapter = Adapter(kind, guard, script_name)
-        adapters.append(adapter)
-        return adapter
+        return Adapter(kind, guard, script_name)
 
     return make
 
