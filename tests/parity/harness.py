@@ -248,7 +248,7 @@ def django_handler(guard: Skewguard, adapter: Adapter) -> tuple[Any, Any]:
     import django
     from django.conf import settings
 
-    if not settings.configured:
+    if not settings.configured:  # else another test configured this process: override on top
         settings.configure(SECRET_KEY="parity")
     django.setup()
     from django.core.handlers.wsgi import WSGIHandler
@@ -262,7 +262,6 @@ def django_handler(guard: Skewguard, adapter: Adapter) -> tuple[Any, Any]:
     override = override_settings(
         DEBUG=False,
         ALLOWED_HOSTS=["*"],
-        SECRET_KEY="parity",
         ROOT_URLCONF="tests.parity.django_urls",
         MIDDLEWARE=["skewguard.contrib.django.middleware.SkewguardMiddleware"],
         FORCE_SCRIPT_NAME=None,
