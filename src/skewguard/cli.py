@@ -256,12 +256,18 @@ def version(directory) -> None:
 def token(ttl, secret_key) -> None:
     """Print a bearer token for POST /cache/bust, signed with the app's SECRET_KEY."""
     from .build.history import parse_duration
-    from .tokens import make_token
+    from .tokens import MAX_TTL_SECONDS, make_token
 
     try:
         seconds = int(parse_duration(ttl).total_seconds())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--ttl") from None
+    except OverflowError:  # more days than a timedelta holds
+        seconds = MAX_TTL_SECONDS + 1
+    if not 0 < seconds <= MAX_TTL_SECONDS:
+        raise click.BadParameter(
+            f"{ttl!r} is not a lifetime from 1s to 10 years (3650d)", param_hint="--ttl"
+        )
     if not secret_key:
         raise click.UsageError("no secret key: pass --secret-key or set SKEWGUARD_SECRET_KEY")
     click.echo(make_token(secret_key, seconds))
@@ -322,23 +328,24 @@ def _open_registry(redis_url, static_root, registry_path):
     from .releases import RegistryError, open_registry
     from .settings import Settings, SettingsError
 
+    if not redis_url and not (static_root or registry_path):
+        raise click.UsageError(
+            "say where the registry is: --static-root, --registry-path or --redis-url"
+        )
     try:
         settings = Settings.load(
             {
                 "REDIS_URL": redis_url or "",
                 "STATIC_ROOT": static_root or "",
                 "REGISTRY_PATH": registry_path or "",
-                "REGISTRY": "" if redis_url else "file",
+                "REGISTRY": "redis" if redis_url else "file",
             },
             environ={},
         )
         registry = open_registry(settings)
     except (SettingsError, RegistryError) as exc:
         raise _Failure(str(exc)) from None
-    if registry is None or (not redis_url and not (static_root or registry_path)):
-        raise click.UsageError(
-            "say where the registry is: --static-root, --registry-path or --redis-url"
-        )
+    assert registry is not None  # "file" and "redis" always give one
     return registry
 
 
@@ -476,7 +483,11 @@ def framework_commands(guard) -> click.Group:
 
     @group.command("token")
     @click.option(
-        "--ttl", default=600, show_default=True, type=click.IntRange(1), help="Lifetime in seconds."
+        "--ttl",
+        default=600,
+        show_default=True,
+        type=click.IntRange(1, 10 * 365 * 86400),
+        help="Lifetime in seconds.",
     )
     def token(ttl: int) -> None:
         """Print a bust token signed with the app's SECRET_KEY."""

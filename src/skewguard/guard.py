@@ -25,7 +25,9 @@ from .protocol import (
     authorize_bust,
     bust_failed,
     bust_succeeded,
+    json_response,
     version_endpoint,
+    version_headers,
 )
 from .settings import Settings
 from .state import Endpoint, GuardState, RequestContext
@@ -40,6 +42,22 @@ if TYPE_CHECKING:
     from .releases.model import RegistryState
 
 logger = logging.getLogger("skewguard")
+
+
+def bust_pending(
+    previous: VersionSnapshot, current: VersionSnapshot, error: str, settings: Settings
+) -> Respond:
+    """Applied by this worker, but the registry could not be told: the others follow when it
+    answers again. Not a 200, so a deploy script notices that the fleet is not there yet."""
+    body = {
+        "status": "pending",
+        "version": current.version,
+        "previous": previous.version,
+        "error": f"{error}; this worker serves {current.version}, the others follow when "
+        "the registry answers again",
+    }
+    headers = (("Cache-Control", "no-store"), ("Retry-After", "1"))
+    return json_response(503, body, (*headers, *version_headers(current, settings)))
 
 
 class UnknownStaticPath(SkewguardError, LookupError):
@@ -72,7 +90,6 @@ class Skewguard:
 
         self.registry = open_registry(self.settings)
         self._seen_bust: int | None = None
-        self._pending_announce = False  # a bust made while the registry was unreachable
         self._components: list[Component] = []
         self._reload_lock = threading.Lock()
         self._dev_hashes = ContentHashCache()
@@ -86,9 +103,7 @@ class Skewguard:
             snapshot = self._state.snapshot
             release_id = snapshot.release["id"] if snapshot.release else snapshot.version
             if not snapshot.dev and snapshot.version != "unknown":
-                self.registry.register(
-                    snapshot.version, release_id
-                )  # the first release becomes active
+                self.registry.join(snapshot.version, release_id)
             self._state = self._load()
             self._seen_bust = (
                 self._state.snapshot.registry.bust if self._state.snapshot.registry else 0
@@ -175,27 +190,24 @@ class Skewguard:
             logger.error("skewguard: bust failed, still serving %s: %s", previous.version, exc)
             return bust_failed(previous, str(exc), self.settings)
         if self.registry is not None:
-            from .releases import RegistryError
+            from .releases import propagate_bust
 
-            try:
-                if current.version != "unknown":
-                    self.registry.register(
-                        current.version, current.release["id"] if current.release else ""
-                    )
-                state = self.registry.announce_bust()  # every other worker reloads too
-                self._seen_bust = state.bust
-                current = self.reload()
-            except RegistryError as exc:
-                self._pending_announce = True  # told to the fleet once the registry is back
-                logger.warning("skewguard: bust applied here only for now: %s", exc)
+            outcome = propagate_bust(
+                self.registry,
+                None if current.version == "unknown" else current.version,
+                current.release["id"] if current.release else "",
+                self._take_registry_view,
+            )
+            if outcome.state is None:
+                logger.warning("skewguard: bust applied here only for now: %s", outcome.error)
+                return bust_pending(previous, current, outcome.error, self.settings)
+            current = self._state.snapshot
         logger.info("skewguard: bust: %s -> %s", previous.version, current.version)
         return bust_succeeded(previous, current, self.settings)
 
     def _registry_changed(self, state: RegistryState) -> None:
         """A change from another server or worker: a bust re-reads everything, other changes
         (activation, retirement) only swap the registry view."""
-        import dataclasses
-
         from .releases import RegistryError
 
         registry = self.registry
@@ -205,10 +217,6 @@ class Skewguard:
             version = self._state.snapshot.version
             if version != "unknown" and not self._state.snapshot.dev and state.get(version) is None:
                 state = registry.register(version)  # a restarted Redis may have lost us
-            if self._pending_announce:
-                state = registry.announce_bust()
-                self._pending_announce = False
-                self._seen_bust = state.bust
         except RegistryError:
             pass  # still unreachable: the next change or reconnect tries again
         if state.bust != self._seen_bust:
@@ -220,7 +228,14 @@ class Skewguard:
                 logger.error(
                     "skewguard: fleet bust failed here, still serving %s: %s", self.version, exc
                 )
+        self._take_registry_view(state)
+
+    def _take_registry_view(self, state: RegistryState) -> None:
+        """Swap in the registry's view (what is active, retained, retired) and nothing else."""
+        import dataclasses
+
         with self._reload_lock:
+            self._seen_bust = state.bust
             current = self._state
             self._state = dataclasses.replace(
                 current, snapshot=dataclasses.replace(current.snapshot, registry=state)

@@ -83,7 +83,7 @@ def decide(
     release -- nothing to say; newer than this server (a rolling deploy) -- answered normally,
     tagged ``X-App-Stale: server``, never forced; at an older retained release -- tagged
     ``X-App-Stale: 1``, and an Inertia GET gets the 409 under the reload policy unless the page is
-    held; at a retired or unknown release -- the 409, unless held (RETIRED_FORCES_RELOAD: even
+    held; at a retired release -- the 409, unless held (RETIRED_FORCES_RELOAD: even
     then). Never a 409 for other methods (a POST must not be lost), in dev mode, or without a
     version. None: nothing to add.
     """
@@ -109,9 +109,7 @@ def decide(
         else:
             force = not held or settings.RETIRED_FORCES_RELOAD
         if force:
-            location = safe_path(request.path) + (
-                "?" + safe_query(request.query) if request.query else ""
-            )
+            location = same_origin_location(request.path, request.query)
             return Respond(
                 409,
                 (
@@ -138,6 +136,14 @@ def version_headers(snapshot: VersionSnapshot, settings: Settings) -> tuple[tupl
 def safe_path(path: str) -> str:
     """A path fit for a header: percent-encode anything outside the URL-safe set (no CR/LF)."""
     return quote(path, safe="/%:@!$&'()*+,;=-._~") or "/"
+
+
+def same_origin_location(path: str, query: str) -> str:
+    """Where Inertia should reload: always a path on this origin. A browser reads ``//host``,
+    ``/\\host`` and ``///host`` as another host, so any leading run of slashes and backslashes
+    (``/%2f%2fhost`` arrives as ``///host`` from servers that decode the path) becomes one."""
+    location = "/" + safe_path(path).lstrip("/\\")
+    return location + ("?" + safe_query(query) if query else "")
 
 
 def safe_query(query: str) -> str:

@@ -14,7 +14,11 @@ import re
 import time
 
 BUST_PURPOSE = "cache-bust"
-_TOKEN = re.compile(r"^v1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$")
+# One canonical spelling per token: the expiry in decimal without leading zeros, the MAC in
+# unpadded base64url whose last character carries no stray bits (43 characters encode 256 bits
+# plus 2 unused bits, which must be zero), and nothing after it (\Z, not $).
+_TOKEN = re.compile(r"\Av1\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])\Z")
+MAX_TTL_SECONDS = 10 * 365 * 86400  # expiries keep to 12 digits; nobody needs a longer token
 
 
 def _mac(secret_key: str, purpose: str, expiry: int) -> str:
@@ -34,6 +38,8 @@ def make_token(
         raise ValueError("SECRET_KEY is empty: cannot sign a token")
     if ttl_seconds <= 0:
         raise ValueError("the token lifetime must be positive")
+    if ttl_seconds > MAX_TTL_SECONDS:
+        raise ValueError("the token lifetime must be at most 10 years")
     expiry = int(now if now is not None else time.time()) + int(ttl_seconds)
     return f"v1.{expiry}.{_mac(secret_key, purpose, expiry)}"
 

@@ -33,7 +33,7 @@ DONE = state(("r0", RETIRED), ("r1", RETAINED), ("r2", ACTIVE))
         ("r2", "r1", ROLLOUT, "newer"),  # the client met a new server first
         ("r1", "r2", DONE, "stale"),
         ("r0", "r2", DONE, "retired"),
-        ("zz", "r2", DONE, "retired"),  # unknown to the fleet
+        ("zz", "r2", DONE, "stale"),  # unknown to the fleet: the policy decides
         ("zz", "r2", None, "stale"),  # no registry: any other version is simply older
     ],
 )

@@ -2,15 +2,20 @@
 retired. Backends: a file beside the manifest (one server, several workers) and Redis (a fleet).
 """
 
+from .base import RegistryError, RegistryUnreachable, ReleaseRegistry
 from .model import RegistryState, Release, classify
-from .registry import FileRegistry, RegistryError, ReleaseRegistry, open_registry
+from .propagation import Propagation, propagate_bust
+from .registry import FileRegistry, open_registry
 
 __all__ = [
     "FileRegistry",
+    "Propagation",
     "RegistryError",
     "RegistryState",
+    "RegistryUnreachable",
     "Release",
     "ReleaseRegistry",
     "classify",
     "open_registry",
+    "propagate_bust",
 ]

@@ -34,13 +34,37 @@ class RegistryState:
         index = self.by_version.get(version)
         return None if index is None else self.releases[index]
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         return {"bust": self.bust, "releases": [vars(r) for r in self.releases]}
 
     @classmethod
-    def from_json(cls, document: dict) -> RegistryState:
-        releases = tuple(Release(**entry) for entry in document.get("releases", ()))
-        return cls(releases, int(document.get("bust", 0)))
+    def from_json(cls, document: object) -> RegistryState:
+        """The state a registry document describes; ValueError (one line) for any other shape."""
+        if not isinstance(document, dict):
+            raise ValueError(f"expected an object, found {type(document).__name__}")
+        bust = document.get("bust", 0)
+        entries = document.get("releases", [])
+        if not isinstance(bust, int) or isinstance(bust, bool) or bust < 0:
+            raise ValueError(f'"bust" must be a whole number, found {bust!r:.40}')
+        if not isinstance(entries, list):
+            raise ValueError(f'"releases" must be a list, found {type(entries).__name__}')
+        releases = []
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict) or set(entry) != _RELEASE_FIELDS:
+                raise ValueError(f"release {index} must have exactly {', '.join(_FIELD_ORDER)}")
+            if not all(isinstance(entry[name], str) for name in _FIELD_ORDER):
+                raise ValueError(f"release {index}: every field must be a string")
+            if entry["state"] not in STATES:
+                raise ValueError(f"release {index}: state must be one of {', '.join(STATES)}")
+            releases.append(Release(**entry))
+        if sum(r.state == ACTIVE for r in releases) > 1:
+            raise ValueError("more than one release is active")
+        return cls(tuple(releases), bust)
+
+
+STATES = (ACTIVE, RETAINED, RETIRED)
+_FIELD_ORDER = ("version", "id", "created", "state")
+_RELEASE_FIELDS = frozenset(_FIELD_ORDER)
 
 
 def classify(client: str, server: str, state: RegistryState | None) -> str:
@@ -50,8 +74,10 @@ def classify(client: str, server: str, state: RegistryState | None) -> str:
       server must not force clients of the release everyone agreed on);
     - "newer": newer than this server (a rolling deploy reached the client first): never forced;
     - "stale": an older release still retained: its files are served, the policy decides;
-    - "retired": retired, or unknown to the registry: must reload.
-    Without a registry every other version is "stale" (the single-server case).
+    - "retired": retired: must reload.
+    A version the registry does not know (built before the registry existed, or never served)
+    is "stale", as every other version is without a registry: the policy decides, so turning a
+    registry on never forces tabs that the policy would let converge on their own terms.
     """
     if client == server:
         return "current"
@@ -61,7 +87,9 @@ def classify(client: str, server: str, state: RegistryState | None) -> str:
     if active is not None and client == active.version:
         return "current"
     entry = state.get(client)
-    if entry is None or entry.state == RETIRED:
+    if entry is None:
+        return "stale"
+    if entry.state == RETIRED:
         return "retired"
     server_index = state.by_version.get(server)
     if server_index is not None and state.by_version[client] > server_index:

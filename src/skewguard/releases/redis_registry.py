@@ -1,34 +1,62 @@
 """The registry in Redis: one key holds the state (updated in WATCH/MULTI transactions), one
-channel announces changes. If Redis goes away, servers keep their last known state, log once,
-and reconnect with backoff; on reconnecting they re-read the state (catching up)."""
+channel announces changes.
+
+Every worker listens on the channel and also re-reads the key every ``poll_seconds``: the read is
+the health check (a hung Redis, stopped with SIGSTOP say, answers nothing, and the read times out
+where a quiet channel would not), and it catches a change whose message was lost. While Redis is
+unreachable, workers keep their last known state, log once, and retry every half second; a bust
+made meanwhile is announced as soon as Redis answers again.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
+from collections.abc import Callable
 
 import redis
 
+from .base import RegistryError, RegistryUnreachable, ReleaseRegistry, describe
 from .model import RegistryState
-from .registry import RegistryError, ReleaseRegistry
 
 logger = logging.getLogger("skewguard")
 
+SOCKET_TIMEOUT = 1.0  # a Redis that does not answer within this is treated as down
+RETRY_SECONDS = 0.5  # between reconnection attempts
+
 
 class RedisRegistry(ReleaseRegistry):
-    def __init__(self, url: str, prefix: str = "skewguard"):
-        try:
-            self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        except ValueError as exc:
-            raise RegistryError(f"invalid REDIS_URL: {exc}") from None
+    def __init__(self, url: str, prefix: str = "skewguard", poll_seconds: float = 0.5):
+        super().__init__()
         self.url = url
         self.key = f"{prefix}:registry"
         self.channel = f"{prefix}:changes"
+        self.poll_seconds = poll_seconds
+        self.client = self._connect()
         self._last = RegistryState()
         self._down = False
-        self._watching = False
+
+    def _connect(self) -> redis.Redis:
+        try:
+            return redis.Redis.from_url(
+                self.url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+            )
+        except ValueError as exc:
+            raise RegistryError(f"invalid REDIS_URL: {exc}") from None
+
+    def _forked(self) -> None:
+        self.client = self._connect()  # connections are never shared with a parent process
+
+    def _parse(self, raw: bytes | None) -> RegistryState:
+        if not raw:
+            return RegistryState()
+        try:
+            return RegistryState.from_json(json.loads(raw))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise RegistryError(
+                f"the registry in Redis ({self.key}) is not a registry ({describe(exc)})"
+            ) from None
 
     def state(self) -> RegistryState:
         try:
@@ -37,19 +65,16 @@ class RedisRegistry(ReleaseRegistry):
             self._went_down(exc)
             return self._last
         self._came_back()
-        self._last = RegistryState.from_json(json.loads(raw)) if raw else RegistryState()
+        self._last = self._parse(raw)  # type: ignore[arg-type]
         return self._last
 
-    def _update(self, change):
+    def _update(self, change: Callable[[RegistryState], RegistryState]) -> RegistryState:
         try:
             with self.client.pipeline() as pipe:
                 while True:
                     try:
-                        pipe.watch(self.key)
-                        raw = pipe.get(self.key)
-                        new = change(
-                            RegistryState.from_json(json.loads(raw)) if raw else RegistryState()
-                        )
+                        pipe.watch(self.key)  # type: ignore[no-untyped-call]
+                        new = change(self._parse(pipe.get(self.key)))  # type: ignore[arg-type]
                         pipe.multi()
                         pipe.set(self.key, json.dumps(new.as_json()))
                         pipe.publish(self.channel, b"changed")
@@ -59,46 +84,41 @@ class RedisRegistry(ReleaseRegistry):
                     except redis.WatchError:
                         continue  # another server changed it meanwhile: apply ours on top
         except redis.RedisError as exc:
-            raise RegistryError(f"Redis at {self.url} is unreachable ({exc})") from None
+            self._went_down(exc)
+            raise RegistryUnreachable(
+                f"Redis at {self.url} is unreachable ({describe(exc)})"
+            ) from None
 
-    def watch(self, on_change) -> None:
-        if self._watching:
-            return
-        self._watching = True
-        threading.Thread(
-            target=self._listen, args=(on_change,), name="skewguard-redis", daemon=True
-        ).start()
-
-    def _listen(self, on_change) -> None:
-        backoff = 0.1
-        while True:
+    def _watch_loop(self) -> None:
+        applied: bytes | None = None
+        while self._listener() is not None:
             pubsub = None
             try:
-                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+                pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 pubsub.subscribe(self.channel)
-                self._apply(on_change)  # catch up on what happened while we were away
-                backoff = 0.1
                 while True:
-                    message = pubsub.get_message(timeout=1.0)
-                    if message is not None and message.get("type") == "message":
-                        self._apply(on_change)
-            except redis.RedisError as exc:
+                    self._announce_pending()
+                    raw = self.client.get(self.key)  # the re-read, and the health check
+                    self._came_back()
+                    if raw != applied:
+                        state = self._parse(raw)  # type: ignore[arg-type]
+                        self._last = state
+                        if not self._deliver(state):
+                            return
+                        applied = raw  # type: ignore[assignment]
+                    # Wake at once on an announcement, else after poll_seconds; drain the rest.
+                    pubsub.get_message(timeout=self.poll_seconds)
+                    while pubsub.get_message(timeout=0) is not None:
+                        pass
+            except (redis.RedisError, RegistryError, OSError) as exc:
                 self._went_down(exc)
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                time.sleep(RETRY_SECONDS)
             finally:
                 if pubsub is not None:
                     try:
                         pubsub.close()
-                    except redis.RedisError:
+                    except (redis.RedisError, OSError):
                         pass
-
-    def _apply(self, on_change) -> None:
-        state = self.state()
-        try:
-            on_change(state)
-        except Exception:  # a watcher must never die
-            logger.exception("skewguard: applying a registry change failed")
 
     def _went_down(self, exc: Exception) -> None:
         if not self._down:
@@ -106,7 +126,7 @@ class RedisRegistry(ReleaseRegistry):
             logger.warning(
                 "skewguard: Redis at %s unreachable (%s); serving the last known state",
                 self.url,
-                exc,
+                describe(exc),
             )
 
     def _came_back(self) -> None:

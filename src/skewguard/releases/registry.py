@@ -1,5 +1,4 @@
-"""Registry backends: a JSON file (atomic, locked for concurrent workers) and Redis (shared by
-a fleet, with changes published so every worker applies them within a second)."""
+"""The file registry (one server, any number of worker processes) and the choice of backend."""
 
 from __future__ import annotations
 
@@ -7,142 +6,140 @@ import fcntl
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from ..atomic import write_atomic
-from .model import ACTIVE, RETAINED, RETIRED, RegistryState, Release
+from ..settings import Settings
+from .base import RegistryError, ReleaseRegistry, deployed, describe
+from .model import RegistryState
 
 logger = logging.getLogger("skewguard")
 
-
-class RegistryError(Exception):
-    """A registry operation the user asked for cannot be done (one line)."""
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _registered(
-    state: RegistryState, version: str, release_id: str, activate_if_first: bool
-) -> RegistryState:
-    if state.get(version) is not None:
-        return state
-    release = Release(version, release_id or version, _now(), RETAINED)
-    releases = state.releases + (release,)
-    if activate_if_first and state.active is None:
-        releases = tuple(
-            Release(r.version, r.id, r.created, ACTIVE if r.version == version else r.state)
-            for r in releases
-        )
-    return RegistryState(releases, state.bust)
-
-
-def _activated(state: RegistryState, version: str) -> RegistryState:
-    if state.get(version) is None:
-        raise RegistryError(
-            f"release {version!r} is not registered (known: {', '.join(r.version for r in state.releases) or 'none'})"
-        )
-    releases = []
-    for r in state.releases:
-        if r.version == version:
-            releases.append(Release(r.version, r.id, r.created, ACTIVE))
-        elif r.state == ACTIVE:
-            releases.append(Release(r.version, r.id, r.created, RETAINED))
-        else:
-            releases.append(r)
-    return RegistryState(tuple(releases), state.bust)
-
-
-def _retired(state: RegistryState, version: str) -> RegistryState:
-    entry = state.get(version)
-    if entry is None:
-        raise RegistryError(f"release {version!r} is not registered")
-    if entry.state == ACTIVE:
-        raise RegistryError(f"release {version!r} is active: activate another one first")
-    releases = tuple(
-        Release(r.version, r.id, r.created, RETIRED) if r.version == version else r
-        for r in state.releases
-    )
-    return RegistryState(releases, state.bust)
-
-
-class ReleaseRegistry:
-    """The interface both backends offer; state changes go through ``_update`` (atomic)."""
-
-    def state(self) -> RegistryState:
-        raise NotImplementedError
-
-    def _update(self, change: Callable[[RegistryState], RegistryState]) -> RegistryState:
-        raise NotImplementedError
-
-    def register(
-        self, version: str, release_id: str = "", activate_if_first: bool = True
-    ) -> RegistryState:
-        return self._update(lambda s: _registered(s, version, release_id, activate_if_first))
-
-    def activate(self, version: str) -> RegistryState:
-        return self._update(lambda s: _activated(s, version))
-
-    def retire(self, version: str) -> RegistryState:
-        return self._update(lambda s: _retired(s, version))
-
-    def announce_bust(self) -> RegistryState:
-        """Every server watching the registry reloads (a fleet-wide bust)."""
-        return self._update(lambda s: RegistryState(s.releases, s.bust + 1))
-
-    def watch(self, on_change: Callable[[RegistryState], None]) -> None:
-        raise NotImplementedError
+REGISTRY_FILE = os.path.join(".skewguard", "registry.json")
 
 
 class FileRegistry(ReleaseRegistry):
-    """``<dir>/.skewguard/registry.json``: one server, any number of worker processes."""
+    """``<dir>/.skewguard/registry.json``: one server, any number of worker processes.
 
-    def __init__(self, path: str, poll_seconds: float = 0.2):
+    Workers poll the file (a stat every ``poll_seconds``). Each worker records the bust it last
+    applied in ``workers/<pid>`` beside the file, so a bust can wait until every live worker
+    serves the new release before it answers (``wait_for``).
+    """
+
+    def __init__(self, path: str, poll_seconds: float = 0.1):
+        super().__init__()
         self.path = path
         self.poll_seconds = poll_seconds
-        self._watching = False
+        self.workers_dir = os.path.join(os.path.dirname(path) or ".", "workers")
 
     def state(self) -> RegistryState:
         try:
             with open(self.path, "rb") as fh:
-                return RegistryState.from_json(json.load(fh))
+                raw = fh.read()
         except FileNotFoundError:
             return RegistryState()
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise RegistryError(f"release registry {self.path} is unreadable ({exc})") from None
+        except OSError as exc:
+            raise RegistryError(f"release registry {self.path}: {exc.strerror}") from None
+        try:
+            return RegistryState.from_json(json.loads(raw))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise RegistryError(
+                f"release registry {self.path} is not a registry ({describe(exc)}); "
+                "move it away to start a new one"
+            ) from None
 
-    def _update(self, change):
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        with open(self.path + ".lock", "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # workers activating at once: one after the other
-            new = change(self.state())
-            write_atomic(self.path, json.dumps(new.as_json(), indent=1).encode(), durable=True)
-            return new
+    def _update(self, change: Callable[[RegistryState], RegistryState]) -> RegistryState:
+        try:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            with open(self.path + ".lock", "a+") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # workers changing it at once: one at a time
+                new = change(self.state())
+                write_atomic(self.path, json.dumps(new.as_json(), indent=1).encode(), durable=True)
+                return new
+        except OSError as exc:
+            raise RegistryError(
+                f"release registry {self.path} cannot be written ({exc.strerror})"
+            ) from None
 
-    def watch(self, on_change):
-        if self._watching:
-            return
-        self._watching = True
+    def join(self, version: str, release_id: str = "") -> RegistryState:
+        """On one server, the build on disk is the deploy: a worker starting on a release that
+        is not the active one (the app was restarted after a build) activates it and tells the
+        other workers, so that every worker serves the active release."""
 
-        def loop() -> None:
-            last = self._stat()
-            while True:
-                time.sleep(self.poll_seconds)
-                current = self._stat()
-                if current != last:
-                    last = current
-                    try:
-                        on_change(self.state())
-                    except Exception:  # a watcher must never die: log and keep watching
-                        logger.exception("skewguard: applying a registry change failed")
+        def change(state: RegistryState) -> RegistryState:
+            active = state.active
+            if active is not None and active.version == version:
+                return state
+            return deployed(state, version, release_id)
 
-        threading.Thread(target=loop, name="skewguard-registry", daemon=True).start()
+        return self._update(change)
 
-    def _stat(self):
+    # -- workers ---------------------------------------------------------------------------------
+
+    def acknowledge(self, state: RegistryState) -> None:
+        try:
+            os.makedirs(self.workers_dir, exist_ok=True)
+            write_atomic(os.path.join(self.workers_dir, str(os.getpid())), str(state.bust).encode())
+        except OSError as exc:  # a bust then waits its timeout for us: say why once
+            logger.warning("skewguard: cannot record this worker in %s: %s", self.workers_dir, exc)
+
+    def wait_for(self, bust: int, timeout: float) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            late = self._workers_behind(bust)
+            if not late or time.monotonic() >= deadline:
+                break
+            time.sleep(0.01)
+        for pid in late:  # alive but not answering: forgotten until it records itself again
+            _remove(os.path.join(self.workers_dir, pid))
+        return late
+
+    def _workers_behind(self, bust: int) -> list[str]:
+        try:
+            names = os.listdir(self.workers_dir)
+        except OSError:
+            return []
+        behind = []
+        for name in names:
+            if not name.isdigit() or int(name) == os.getpid():
+                continue
+            path = os.path.join(self.workers_dir, name)
+            if not _alive(int(name)):
+                _remove(path)  # a worker that exited (or was restarted) waits for nothing
+                continue
+            try:
+                with open(path, "rb") as fh:
+                    applied = int(fh.read() or b"-1")
+            except (OSError, ValueError):
+                continue
+            if applied < bust:
+                behind.append(name)
+        return behind
+
+    # -- watching --------------------------------------------------------------------------------
+
+    def _watch_loop(self) -> None:
+        last = self._stat()
+        try:
+            self.acknowledge(self.state())
+        except RegistryError as exc:
+            logger.warning("skewguard: %s", exc)
+        while self._listener() is not None:
+            time.sleep(self.poll_seconds)
+            current = self._stat()
+            if current == last:
+                continue
+            last = current
+            try:
+                state = self.state()
+            except RegistryError as exc:
+                logger.error("skewguard: %s", exc)
+                continue
+            if not self._deliver(state):
+                return
+
+    def _stat(self) -> tuple[int, int, int] | None:
         try:
             st = os.stat(self.path)
             return (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -150,19 +147,63 @@ class FileRegistry(ReleaseRegistry):
             return None
 
 
-def open_registry(settings) -> ReleaseRegistry | None:
-    """The registry the settings ask for: Redis (REDIS_URL), a file beside the manifest, or none."""
-    if not settings.REGISTRY and not settings.REDIS_URL:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _writable(directory: str) -> bool:
+    state_dir = os.path.join(directory, ".skewguard")
+    target = state_dir if os.path.isdir(state_dir) else directory
+    return os.path.isdir(target) and os.access(target, os.W_OK | os.X_OK)
+
+
+def open_registry(settings: Settings) -> ReleaseRegistry | None:
+    """The registry the settings ask for.
+
+    ``auto`` (the default): Redis when REDIS_URL is set; else a file beside the manifest when
+    REGISTRY_PATH is set or STATIC_ROOT is writable, so that every worker process of a server
+    hears a bust without any setting; else none (a bust then reaches only the process that
+    receives it, which is said once at start-up). Never in dev mode, which has no busts.
+    """
+    choice = settings.REGISTRY
+    if choice == "none":
         return None
-    if settings.REDIS_URL or settings.REGISTRY == "redis":
+    if settings.REDIS_URL or choice == "redis":
         if not settings.REDIS_URL:
             raise RegistryError("REGISTRY is 'redis' but REDIS_URL is empty")
         from .redis_registry import RedisRegistry
 
         return RedisRegistry(settings.REDIS_URL, settings.REDIS_PREFIX)
     path = settings.REGISTRY_PATH or (
-        os.path.join(settings.STATIC_ROOT, ".skewguard", "registry.json")
-        if settings.STATIC_ROOT
-        else ""
+        os.path.join(settings.STATIC_ROOT, REGISTRY_FILE) if settings.STATIC_ROOT else ""
     )
-    return FileRegistry(path) if path else None
+    if choice == "file":
+        if not path:
+            raise RegistryError(
+                "REGISTRY is 'file' but neither REGISTRY_PATH nor STATIC_ROOT is set"
+            )
+        return FileRegistry(path)
+    if settings.DEBUG or not path:
+        return None
+    if settings.REGISTRY_PATH or _writable(settings.STATIC_ROOT):
+        return FileRegistry(path)
+    if settings.VERSION_ENDPOINT:
+        logger.warning(
+            "skewguard: %s is not writable: a bust reaches only the worker that receives it "
+            "(set REDIS_URL or REGISTRY_PATH for several workers)",
+            settings.STATIC_ROOT,
+        )
+    return None

@@ -1,0 +1,184 @@
+"""Several worker processes on one server, with no setting beyond STATIC_ROOT and SECRET_KEY:
+a bust reaches every worker before it answers, activates the new release, and under load no
+worker answers on a superseded release more than 1 s after the bust returned."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from skewguard.build import BuildOptions, build
+from skewguard.tokens import make_token
+
+from ..build.helpers import write_tree
+from ..conftest import run_cli
+
+TOKEN = {"Authorization": "Bearer " + make_token("s3cret", 600)}
+CLOSE = {"Connection": "close"}  # a new connection each time: the kernel spreads them over workers
+LINK = re.compile(r'href="([^"]+)"')
+GRACE = 1.0  # seconds after a bust returned during which an older release may still answer
+
+
+def rebuild(src, out, n: int) -> str:
+    write_tree(src, {"css/app.css": f"a{{color:#{n:06x}}}"})
+    return build([str(src)], str(out), BuildOptions(compress=False)).version
+
+
+@pytest.fixture
+def site(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    return src, out, rebuild(src, out, 0)
+
+
+def answers(server, count: int) -> list[tuple[str, str, int]]:
+    """(worker pid, version, status of the page's stylesheet) for ``count`` fresh connections."""
+    seen = []
+    with httpx.Client(timeout=5, headers=CLOSE) as client:
+        for _ in range(count):
+            page = client.get(server.base + "/")
+            stylesheet = client.get(server.base + LINK.search(page.text).group(1))
+            pid = client.get(server.base + "/pid").text
+            seen.append((pid, page.headers["x-app-version"], stylesheet.status_code))
+    return seen
+
+
+@pytest.mark.parametrize("kind", ["uvicorn", "gunicorn"])
+def test_a_bust_reaches_every_worker_by_default(servers, site, kind):
+    src, out, v1 = site
+    server = servers(kind, workers=2, STATIC_ROOT=str(out))
+    v2 = rebuild(src, out, 1)
+    bust = httpx.post(server.base + "/cache/bust", headers=TOKEN, timeout=15)
+    assert bust.status_code == 200 and bust.json()["version"] == v2
+    # From the moment the bust answered: every worker on v2, and v2's new files served.
+    seen = answers(server, 30)
+    assert {version for _, version, _ in seen} == {v2}, seen
+    assert {status for _, _, status in seen} == {200}, seen
+    assert len({pid for pid, _, _ in seen}) == 2  # both workers answered
+    # The bust made v2 the active release; v1 is retained (its files still served) ...
+    listed = run_cli("release", "list", "--json", "--static-root", str(out))
+    states = {r["version"]: r["state"] for r in __import__("json").loads(listed.stdout)["releases"]}
+    assert states == {v1: "retained", v2: "active"}, listed.stdout
+    # ... so an Inertia visit from a v1 page gets the 409 on every worker (the reload policy).
+    with httpx.Client(timeout=5, headers=CLOSE) as client:
+        for _ in range(10):
+            visit = client.get(
+                server.base + "/", headers={"X-Inertia": "true", "X-Inertia-Version": v1}
+            )
+            assert visit.status_code == 409 and visit.headers["x-inertia-location"] == "/"
+
+
+def test_a_restart_after_a_build_activates_the_new_release(servers, site):
+    src, out, v1 = site
+    first = servers("uvicorn", STATIC_ROOT=str(out))
+    first.stop()
+    v2 = rebuild(src, out, 1)
+    second = servers("uvicorn", STATIC_ROOT=str(out))
+    listed = run_cli("release", "list", "--static-root", str(out))
+    assert re.search(rf"^{v2}\s+active", listed.stdout, re.M), listed.stdout
+    visit = httpx.get(second.base + "/", headers={"X-Inertia": "true", "X-Inertia-Version": v1})
+    assert visit.status_code == 409
+
+
+@dataclass
+class Load:
+    """Clients requesting pages and the stylesheets they link, each on a fresh connection."""
+
+    base: str
+    clients: int = 3
+    # (page request started, its version, stylesheet request started, the stylesheet's status)
+    records: list[tuple[float, str, float, int]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def __enter__(self) -> Load:
+        for _ in range(self.clients):
+            thread = threading.Thread(target=self._run, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=15)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10, headers=CLOSE) as client:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                try:
+                    page = client.get(self.base + "/")
+                    css_started = time.monotonic()
+                    css = client.get(self.base + LINK.search(page.text).group(1))
+                except httpx.HTTPError as exc:
+                    self.errors.append(repr(exc))
+                    continue
+                if page.status_code != 200:
+                    self.errors.append(f"page {page.status_code}")
+                version = page.headers["x-app-version"]
+                self.records.append((started, version, css_started, css.status_code))
+
+
+def bust_under_load(server, src, out, busts: int, between=None) -> dict:
+    """``busts`` rebuilds and busts while clients load ``server``; what a late worker did."""
+    history: list[tuple[float, str]] = []  # (when the bust returned, the version it made)
+    versions = [server.version()]
+    with Load(server.base) as load:
+        for n in range(1, busts + 1):
+            version = rebuild(src, out, n)
+            if between is not None:
+                between(n)
+            bust = httpx.post(server.base + "/cache/bust", headers=TOKEN, timeout=30)
+            assert bust.status_code == 200, bust.text
+            assert bust.json()["version"] == version
+            history.append((time.monotonic(), version))
+            versions.append(version)
+            time.sleep(0.15)
+        time.sleep(GRACE + 0.2)
+    order = {version: i for i, version in enumerate(versions)}
+    returned = {version: at for at, version in history}
+    late, missing = [], []
+    for started, version, css_started, css_status in load.records:
+        # The newest bust that had returned more than GRACE before this request started.
+        due = [v for at, v in history if at + GRACE < started]
+        if due and order[version] < order[due[-1]]:
+            late.append((started, version, due[-1]))
+        # Once the bust that made a release had answered, every worker serves its files.
+        if css_status != 200 and css_started > returned.get(version, float("inf")):
+            missing.append((css_started - returned[version], version, css_status))
+    return {"requests": len(load.records), "late": late, "missing": missing, "errors": load.errors}
+
+
+@pytest.mark.parametrize("kind", ["uvicorn", "gunicorn"])
+def test_twenty_busts_under_load_with_default_settings(servers, site, kind):
+    src, out, _ = site
+    server = servers(kind, workers=2, STATIC_ROOT=str(out))
+    result = bust_under_load(server, src, out, 20)
+    assert result["requests"] > 100, result["requests"]
+    assert result["late"] == [] and result["errors"] == [], result
+    assert result["missing"] == [], result  # every page's stylesheet was served
+
+
+def test_twenty_busts_under_load_with_redis_killed_and_stopped(servers, site, redis_server):
+    """Redis killed (and restarted empty) before some busts and stopped with SIGSTOP before
+    others: each bust waits for Redis to answer, and then reaches the other worker."""
+    src, out, _ = site
+    server = servers("uvicorn", workers=2, STATIC_ROOT=str(out), REDIS_URL=redis_server.url)
+
+    def fault(n: int) -> None:
+        if n % 5 == 1:
+            redis_server.stop()
+            threading.Timer(0.8, redis_server.start).start()
+        elif n % 5 == 3:
+            redis_server.pause()
+            threading.Timer(0.8, redis_server.resume).start()
+
+    result = bust_under_load(server, src, out, 20, between=fault)
+    assert result["requests"] > 100, result["requests"]
+    assert result["late"] == [] and result["errors"] == [], result
