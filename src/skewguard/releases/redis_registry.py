@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 
@@ -24,6 +26,7 @@ logger = logging.getLogger("skewguard")
 
 SOCKET_TIMEOUT = 1.0  # a Redis that does not answer within this is treated as down
 RETRY_SECONDS = 0.5  # between reconnection attempts
+WORKER_TTL = 5  # seconds a worker's record outlives its last refresh (then it counts as gone)
 
 
 class RedisRegistry(ReleaseRegistry):
@@ -32,6 +35,7 @@ class RedisRegistry(ReleaseRegistry):
         self.url = url
         self.key = f"{prefix}:registry"
         self.channel = f"{prefix}:changes"
+        self.workers = f"{prefix}:worker:"
         self.poll_seconds = poll_seconds
         self.client = self._connect()
         self._last = RegistryState()
@@ -89,8 +93,42 @@ class RedisRegistry(ReleaseRegistry):
                 f"Redis at {self.url} is unreachable ({describe(exc)})"
             ) from None
 
+    # -- workers: each refreshes "<prefix>:worker:<host>:<pid>" = the bust it applied --------
+
+    def _worker_key(self) -> str:
+        return f"{self.workers}{socket.gethostname()}:{os.getpid()}"
+
+    def acknowledge(self, state: RegistryState) -> None:
+        try:
+            self.client.set(self._worker_key(), str(state.bust), ex=WORKER_TTL)
+        except redis.RedisError as exc:
+            self._went_down(exc)
+
+    def wait_for(self, bust: int, timeout: float) -> list[str]:
+        deadline = time.monotonic() + timeout
+        own = self._worker_key().encode()
+        late: list[str] = []
+        try:
+            while True:
+                keys = [k for k in self.client.scan_iter(match=self.workers + "*") if k != own]
+                values = self.client.mget(keys) if keys else []
+                late = [
+                    key.decode()[len(self.workers) :]
+                    for key, value in zip(keys, values, strict=True)
+                    if value is not None and int(value) < bust
+                ]
+                if not late or time.monotonic() >= deadline:
+                    return late
+                time.sleep(0.01)
+        except redis.RedisError as exc:  # cannot tell: do not hold the bust up
+            self._went_down(exc)
+            return late
+        except ValueError:  # a record that is not a number: not one of ours
+            return late
+
     def _watch_loop(self) -> None:
         applied: bytes | None = None
+        served = RegistryState()
         while self._listener() is not None:
             pubsub = None
             try:
@@ -105,7 +143,9 @@ class RedisRegistry(ReleaseRegistry):
                         self._last = state
                         if not self._deliver(state):
                             return
-                        applied = raw  # type: ignore[assignment]
+                        applied, served = raw, state  # type: ignore[assignment]
+                    else:
+                        self.acknowledge(served)  # still here: refresh the record
                     # Wake at once on an announcement, else after poll_seconds; drain the rest.
                     pubsub.get_message(timeout=self.poll_seconds)
                     while pubsub.get_message(timeout=0) is not None:
