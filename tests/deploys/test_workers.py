@@ -193,3 +193,67 @@ def test_twenty_busts_under_load_with_redis_killed_and_stopped(servers, site, re
     # before the other worker serves the new files.
     after_restart = {result["versions"][n] for n in range(1, 21) if n % 5 == 1}
     assert [m for m in result["missing"] if m[1] not in after_restart] == [], result
+
+
+def test_django_under_gunicorn_workers_with_no_extra_setting(tmp_path):
+    """Django's own settings only (STATIC_ROOT, SECRET_KEY): collectstatic, two gunicorn
+    workers, a rebuild and one bust reach both workers before the bust answers."""
+    import os
+    import subprocess
+    import sys
+
+    from skewguard.tokens import make_token as mint
+
+    from ..conftest import ROOT
+    from ..processes import free_port, stop, wait_for_http
+
+    src, root = tmp_path / "src", tmp_path / "static_root"
+    write_tree(src, {"css/site.css": "body{color:red}"})
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "tests.deploys.django_site.settings",
+        "TEST_STATIC_ROOT": str(root),
+        "TEST_STATIC_SRC": str(src),
+        "TEST_DEBUG": "0",
+    }
+
+    def collectstatic() -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+
+    collectstatic()
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "tests.deploys.django_site.wsgi:application"]
+        + ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(base + "/ops/version", proc, "gunicorn (Django)")
+
+        def versions(n: int) -> set[str]:
+            with httpx.Client(timeout=5, headers=CLOSE) as client:
+                return {client.get(base + "/ops/version").json()["version"] for _ in range(n)}
+
+        old = versions(10)
+        assert len(old) == 1
+        write_tree(src, {"css/site.css": "body{color:blue}"})
+        collectstatic()
+        token = {"Authorization": "Bearer " + mint("django-test-secret", 600)}
+        bust = httpx.post(base + "/ops/cache/bust", headers=token, timeout=15)
+        assert bust.status_code == 200, bust.text
+        new = bust.json()["version"]
+        assert new not in old and versions(30) == {new}
+    finally:
+        stop(proc)
