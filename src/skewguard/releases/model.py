@@ -50,13 +50,14 @@ class RegistryState:
             raise ValueError(f'"releases" must be a list, found {type(entries).__name__}')
         releases = []
         for index, entry in enumerate(entries):
-            if not isinstance(entry, dict) or set(entry) != _RELEASE_FIELDS:
-                raise ValueError(f"release {index} must have exactly {', '.join(_FIELD_ORDER)}")
+            # Fields a later version may add are ignored; the four every version needs are not.
+            if not isinstance(entry, dict) or not _RELEASE_FIELDS <= set(entry):
+                raise ValueError(f"release {index} must have {', '.join(_FIELD_ORDER)}")
             if not all(isinstance(entry[name], str) for name in _FIELD_ORDER):
                 raise ValueError(f"release {index}: every field must be a string")
             if entry["state"] not in STATES:
                 raise ValueError(f"release {index}: state must be one of {', '.join(STATES)}")
-            releases.append(Release(**entry))
+            releases.append(Release(*(entry[name] for name in _FIELD_ORDER)))
         if sum(r.state == ACTIVE for r in releases) > 1:
             raise ValueError("more than one release is active")
         return cls(tuple(releases), bust)

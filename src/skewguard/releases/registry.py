@@ -122,7 +122,10 @@ class FileRegistry(ReleaseRegistry):
     def _watch_loop(self) -> None:
         last = self._stat()
         try:
-            self.acknowledge(self.state())
+            # Once at the start: a change made between the owner's first read and this stat
+            # would otherwise go unseen (delivering also records this worker).
+            if not self._deliver(self.state()):
+                return
         except RegistryError as exc:
             logger.warning("skewguard: %s", exc)
         while self._listener() is not None:
