@@ -67,6 +67,7 @@ RULES = RoutingRules()
 VERSION_VALUE = re.compile(rf"\A[{RULES.version_chars}]{{1,{RULES.max_length}}}\Z")
 _COOKIE = re.compile(RULES.cookie_pattern)
 _INVALID = tuple(re.compile(p) for p in RULES.invalid_patterns)
+_LISTEN = re.compile(r"\A(?:[A-Za-z0-9.-]+:|\[[0-9A-Fa-f:.]+\]:)?[0-9]{1,5}\Z")
 _BACKEND = re.compile(r"\A(?:[A-Za-z0-9.-]+:[0-9]{1,5}|unix:/[A-Za-z0-9._/-]+)\Z")
 
 
@@ -262,6 +263,8 @@ def nginx_config(
             raise RoutingError(
                 f"backend {backend!r} of {version!r} must be host:port or unix:/path"
             )
+    if not _LISTEN.match(listen):
+        raise RoutingError(f"--listen {listen!r} must be a port, host:port or [v6]:port")
     upstream = {
         version: f"skewguard_{i}_" + re.sub(r"[^A-Za-z0-9_]", "_", version)
         for i, version in enumerate(version_map)

@@ -123,8 +123,9 @@ class AppServer:
 
 
 class Server:
-    """tests/deploys/server_app.py under a real server: ``uvicorn`` (ASGI) or ``gunicorn``
-    (WSGI, sync workers), with ``workers`` processes, configured only by SKEWGUARD_* settings."""
+    """tests/deploys/server_app.py under a real server: ``uvicorn`` (ASGI), ``gunicorn`` or
+    ``gunicorn-preload`` (WSGI, threaded workers), with ``workers`` processes, configured only by
+    SKEWGUARD_* settings."""
 
     def __init__(self, kind: str, workers: int = 1, **settings: str):
         self.port = free_port()
@@ -145,6 +146,8 @@ class Server:
             command = [sys.executable, "-m", "gunicorn", "tests.deploys.server_app:app"]
             command += ["--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)]
             command += ["--threads", "4", "--log-level", "warning"]
+            if kind == "gunicorn-preload":  # the app is built once, then the workers fork
+                command.append("--preload")
         self.proc = subprocess.Popen(
             command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

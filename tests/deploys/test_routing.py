@@ -187,3 +187,15 @@ def test_nginx_config_from_the_registry(tmp_path):
     assert '""      skewguard_0_r2;' in result.stdout  # the active release is the default
     bad = run_cli("nginx-config", "--registry-path", path, "--backend-pattern", "app:8000")
     assert bad.returncode == 1 and "{version}" in bad.stderr
+
+
+def test_nginx_config_refuses_what_would_inject_directives():
+    listen = run_cli("nginx-config", "--backend", "v1=127.0.0.1:1", "--default", "v1")
+    assert listen.returncode == 0
+    for bad in ["80; include /etc/passwd", "80 default_server", "a:b:c"]:
+        result = run_cli(
+            "nginx-config", "--backend", "v1=127.0.0.1:1", "--default", "v1", "--listen", bad
+        )
+        assert result.returncode == 1 and "--listen" in result.stderr, result.stderr
+    backend = run_cli("nginx-config", "--backend", "v1=127.0.0.1:1; x", "--default", "v1")
+    assert backend.returncode == 1 and "host:port" in backend.stderr

@@ -47,7 +47,7 @@ def answers(server, count: int) -> list[tuple[str, str, int]]:
     return seen
 
 
-@pytest.mark.parametrize("kind", ["uvicorn", "gunicorn"])
+@pytest.mark.parametrize("kind", ["uvicorn", "gunicorn", "gunicorn-preload"])
 def test_a_bust_reaches_every_worker_by_default(servers, site, kind):
     src, out, v1 = site
     server = servers(kind, workers=2, STATIC_ROOT=str(out))
