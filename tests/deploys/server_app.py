@@ -32,11 +32,11 @@ def make_asgi():
 
 
 def make_wsgi():
-    from flask import Flask
+    from flask import Flask, Response
 
     app = Flask("deploy-app")
     app.add_url_rule("/", "home", page)
-    app.add_url_rule("/pid", "pid", lambda: str(os.getpid()))
+    app.add_url_rule("/pid", "pid", lambda: Response(str(os.getpid()), mimetype="text/plain"))
     app.wsgi_app = guard.wsgi(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
