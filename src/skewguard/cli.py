@@ -10,8 +10,13 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from .releases import ReleaseRegistry
 
 _WARNINGS_SHOWN = 20
 
@@ -253,7 +258,7 @@ def version(directory) -> None:
     envvar="SKEWGUARD_SECRET_KEY",
     help="Signing key (default: $SKEWGUARD_SECRET_KEY).",
 )
-def token(ttl, secret_key) -> None:
+def token(ttl: str, secret_key: str | None) -> None:
     """Print a bearer token for POST /cache/bust, signed with the app's SECRET_KEY."""
     from .build.history import parse_duration
     from .tokens import MAX_TTL_SECONDS, make_token
@@ -303,7 +308,7 @@ def release() -> None:
     """List, activate and retire releases in the release registry (file or Redis)."""
 
 
-def _registry_options(command):
+def _registry_options(command: Callable[..., None]) -> Callable[..., None]:
     command = click.option(
         "--redis-url",
         envvar="SKEWGUARD_REDIS_URL",
@@ -324,7 +329,9 @@ def _registry_options(command):
     return command
 
 
-def _open_registry(redis_url, static_root, registry_path):
+def _open_registry(
+    redis_url: str | None, static_root: str | None, registry_path: str | None
+) -> ReleaseRegistry:
     from .releases import RegistryError, open_registry
     from .settings import Settings, SettingsError
 
@@ -352,7 +359,9 @@ def _open_registry(redis_url, static_root, registry_path):
 @release.command("list")
 @_registry_options
 @click.option("--json", "as_json", is_flag=True)
-def release_list(redis_url, static_root, registry_path, as_json) -> None:
+def release_list(
+    redis_url: str | None, static_root: str | None, registry_path: str | None, as_json: bool
+) -> None:
     """Releases, oldest first, with their state (active, retained, retired)."""
     from .releases import RegistryError
 
@@ -369,7 +378,14 @@ def release_list(redis_url, static_root, registry_path, as_json) -> None:
         click.echo(f"{r.version:<24} {r.state:<9} {r.created}  id={r.id}")
 
 
-def _change_release(action: str, past: str, redis_url, static_root, registry_path, version) -> None:
+def _change_release(
+    action: str,
+    past: str,
+    redis_url: str | None,
+    static_root: str | None,
+    registry_path: str | None,
+    version: str,
+) -> None:
     from .releases import RegistryError
 
     try:
@@ -382,7 +398,9 @@ def _change_release(action: str, past: str, redis_url, static_root, registry_pat
 @release.command("activate")
 @_registry_options
 @click.argument("version")
-def release_activate(redis_url, static_root, registry_path, version) -> None:
+def release_activate(
+    redis_url: str | None, static_root: str | None, registry_path: str | None, version: str
+) -> None:
     """Make VERSION the fleet's active release (the previous one stays retained)."""
     _change_release("activate", "activated", redis_url, static_root, registry_path, version)
 
@@ -390,7 +408,9 @@ def release_activate(redis_url, static_root, registry_path, version) -> None:
 @release.command("retire")
 @_registry_options
 @click.argument("version")
-def release_retire(redis_url, static_root, registry_path, version) -> None:
+def release_retire(
+    redis_url: str | None, static_root: str | None, registry_path: str | None, version: str
+) -> None:
     """Retire VERSION: clients still running it must reload."""
     _change_release("retire", "retired", redis_url, static_root, registry_path, version)
 
@@ -418,14 +438,14 @@ def release_retire(redis_url, static_root, registry_path, version) -> None:
 )
 @_registry_options
 def nginx_config_command(
-    map_file,
-    backends,
-    default_version,
-    listen,
-    backend_pattern,
-    redis_url,
-    static_root,
-    registry_path,
+    map_file: str | None,
+    backends: tuple[str, ...],
+    default_version: str | None,
+    listen: str,
+    backend_pattern: str | None,
+    redis_url: str | None,
+    static_root: str | None,
+    registry_path: str | None,
 ) -> None:
     """Print nginx configuration that routes by X-App-Requested-Version / the app_version cookie.
 
