@@ -261,13 +261,18 @@ class Skewguard:
         if settings.SERVE_STATIC and settings.STATIC_ROOT:
             if snapshot.manifest is not None:
                 retained = retained_files(settings.STATIC_ROOT)
+                fallback = self._static_fallback
+                if self.registry is not None:  # workers: serve a new build's files at once
+                    from .releases.newer_files import NewerBuildFiles
+
+                    fallback = NewerBuildFiles(settings.STATIC_ROOT, file_headers, fallback)
                 static = StaticTable.from_build(
                     settings.STATIC_ROOT,
                     snapshot.manifest,
                     retained,
                     extra,
                     file_headers,
-                    self._static_fallback,
+                    fallback,
                 )
             elif settings.DEBUG or snapshot.dev:
                 static = DiskStatic(
