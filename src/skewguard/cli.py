@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from .releases import ReleaseRegistry
+    from .store.publish import PublishReport
 
 _WARNINGS_SHOWN = 20
 
@@ -100,6 +103,12 @@ def main(args: list[str] | None = None) -> None:
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--publish",
+    "publish_url",
+    metavar="URL",
+    help="Then publish the build to this release store (file:///path, s3://bucket/prefix).",
+)
 def build(
     sources,
     out,
@@ -118,6 +127,7 @@ def build(
     jobs,
     quiet,
     as_json,
+    publish_url,
 ) -> None:
     """Build content-hashed static files from SRC directories into --out.
 
@@ -173,8 +183,12 @@ def build(
     except OSError as exc:
         raise _Failure(f"{exc.filename or out}: {exc.strerror}") from None
 
+    published = _publish_build(out, publish_url, quiet or as_json) if publish_url else None
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
+        document = report.as_dict()
+        if published is not None:
+            document["publish"] = published.as_dict()
+        click.echo(json.dumps(document, indent=2))
         return
     if quiet:
         return
@@ -192,10 +206,19 @@ def build(
         f"{len(report.warnings)} warning(s)\n"
         f"version {report.version} (release {report.release_id}) in {report.seconds:.2f}s"
     )
+    if published is not None:
+        click.echo(_publish_summary(published))
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", type=click.Path(file_okay=False), required=False)
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    envvar="SKEWGUARD_STORE",
+    help="Prune this release store instead of a build directory ($SKEWGUARD_STORE).",
+)
 @click.option(
     "--keep",
     type=click.IntRange(min=1),
@@ -210,8 +233,11 @@ def build(
     help="Also keep releases younger than this (90s, 10m, 12h, 7d, 2w).",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
-def prune(directory, keep, max_age, dry_run) -> None:
-    """Delete files that only releases outside the retention window need."""
+def prune(directory, store_url, keep, max_age, dry_run) -> None:
+    """Delete files that only releases outside the retention window need.
+
+    With --store, prune the release store by reference: only objects no retained release
+    references are deleted."""
     from .build import STATE_DIR, BuildError, apply_prune, parse_duration, plan_prune
     from .build.lock import exclusive
 
@@ -219,6 +245,11 @@ def prune(directory, keep, max_age, dry_run) -> None:
         age = parse_duration(max_age)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--max-age") from None
+    if store_url and not directory:
+        _prune_store(store_url, keep, age, dry_run)
+        return
+    if directory is None:
+        raise click.UsageError("give a build DIRECTORY or --store URL")
     if not os.path.isdir(directory):
         raise _Failure(f"{directory} is not a build output directory")
     try:
@@ -235,6 +266,66 @@ def prune(directory, keep, max_age, dry_run) -> None:
     click.echo(
         f"{verb} {len(plan.delete)} file(s); kept {len(plan.kept)} release(s), "
         f"{'would drop' if dry_run else 'dropped'} {len(plan.dropped)}"
+    )
+
+
+def _prune_store(store_url: str, keep: int, max_age: timedelta, dry_run: bool) -> None:
+    from .store import StoreError, open_store
+    from .store.collect import collect
+
+    try:
+        plan = collect(open_store(store_url), keep, max_age, dry_run=dry_run)
+    except StoreError as exc:
+        raise _Failure(str(exc)) from None
+    verb = "would delete" if dry_run else "deleted"
+    for key in plan.delete:
+        click.echo(f"{verb} {key}")
+    leased = f", {plan.leased} kept for a publish in progress" if plan.leased else ""
+    click.echo(
+        f"{verb} {len(plan.delete)} object(s); kept {len(plan.kept)} release(s), "
+        f"{'would drop' if dry_run else 'dropped'} {len(plan.dropped)}{leased}"
+    )
+
+
+def _publish_build(
+    directory: str, store_url: str, quiet: bool, registry: ReleaseRegistry | None = None
+) -> PublishReport:
+    """Publish ``directory`` to the store: a progress bar on a terminal, errors as one line."""
+    from .store import StoreError, open_store
+    from .store.publish import publish as run_publish
+
+    bar = None
+
+    def progress(advance: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="uploading", file=sys.stderr, show_pos=True)
+            bar.__enter__()
+        bar.update(advance)
+
+    show_progress = not quiet and sys.stderr.isatty()
+    try:
+        try:
+            report = run_publish(
+                directory, open_store(store_url), progress if show_progress else None
+            )
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
+    except StoreError as exc:
+        raise _Failure(str(exc)) from None
+    if registry is not None:
+        from .store.registration import register_releases
+
+        register_releases(registry, [(report.version, report.release_id)])
+    return report
+
+
+def _publish_summary(report: PublishReport) -> str:
+    return (
+        f"published release {report.release_id} (version {report.version}) to {report.store}: "
+        f"{report.uploaded} uploaded ({_human_bytes(report.bytes)}), {report.skipped} skipped, "
+        f"in {report.seconds:.2f}s"
     )
 
 
@@ -354,6 +445,37 @@ def _open_registry(
         raise _Failure(str(exc)) from None
     assert registry is not None  # "file" and "redis" always give one
     return registry
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    envvar="SKEWGUARD_STORE",
+    required=True,
+    help="The release store: file:///path or s3://bucket/prefix ($SKEWGUARD_STORE).",
+)
+@click.option(
+    "--register",
+    is_flag=True,
+    help="Also register the release in the registry (--redis-url, --static-root, --registry-path).",
+)
+@_registry_options
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def publish(
+    directory, store_url, register, redis_url, static_root, registry_path, quiet, as_json
+) -> None:
+    """Publish the build in DIRECTORY to a release store: the assets it lacks, then the
+    release's manifest, then the current-release pointer."""
+    registry = _open_registry(redis_url, static_root, registry_path) if register else None
+    report = _publish_build(directory, store_url, quiet or as_json, registry)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    elif not quiet:
+        click.echo(_publish_summary(report))
 
 
 @release.command("list")

@@ -40,6 +40,7 @@ from .web.static import retained_files
 
 if TYPE_CHECKING:
     from .releases.model import RegistryState
+    from .store.serving import StoreSource, StoreStatic
 
 logger = logging.getLogger("skewguard")
 
@@ -93,7 +94,9 @@ class Skewguard:
         self._components: list[Component] = []
         self._reload_lock = threading.Lock()
         self._dev_hashes = ContentHashCache()
-        self._static_fallback = static_fallback
+        self._store_source = self._open_store()
+        # The release store, when STORE is set, answers for hashed names the build lacks.
+        self._static_fallback = static_fallback or self._store_source
         self._endpoints: dict[str, Endpoint] = {}
         if self.settings.VERSION_ENDPOINT:
             self.add_endpoint(self.settings.VERSION_PATH, self._version_endpoint)
@@ -102,6 +105,18 @@ class Skewguard:
         if self.registry is not None:
             snapshot = self._state.snapshot
             release_id = snapshot.release["id"] if snapshot.release else snapshot.version
+            if self._store_source is not None:  # a fresh image: the older releases are retained
+                from .store.registration import register_releases
+
+                source = self._store_source
+                register_releases(
+                    self.registry,
+                    (
+                        (v, r)
+                        for r in source.releases
+                        if (v := source.versions[r]) != snapshot.version
+                    ),
+                )
             if not snapshot.dev and snapshot.version != "unknown":
                 self.registry.join(snapshot.version, release_id)
             self._state = self._load()
@@ -245,6 +260,21 @@ class Skewguard:
         """A bust token signed with SECRET_KEY (what ``skewguard token`` prints)."""
         return make_token(self.settings.SECRET_KEY, ttl_seconds)
 
+    def _open_store(self) -> StoreSource | None:
+        """The release store as a source of old releases' files (STORE), or None."""
+        settings = self.settings
+        if not settings.STORE or not settings.SERVE_STATIC or not settings.STATIC_ROOT:
+            return None
+        from .settings import SettingsError
+        from .store import StoreError, open_store
+        from .store.serving import StoreSource
+
+        try:
+            store = open_store(settings.STORE, settings.STORE_TIMEOUT)
+        except StoreError as exc:
+            raise SettingsError(f"STORE: {exc}") from None
+        return StoreSource(store, settings.STORE_CACHE, int(settings.STORE_CACHE_MB * 1024 * 1024))
+
     def _load(self) -> GuardState:
         import dataclasses
 
@@ -257,7 +287,7 @@ class Skewguard:
         file_headers = (
             [(b"access-control-allow-origin", origin.encode("latin-1"))] if origin else []
         )
-        static: StaticTable | DiskStatic | None = None
+        static: StaticTable | DiskStatic | StoreStatic | None = None
         if settings.SERVE_STATIC and settings.STATIC_ROOT:
             if snapshot.manifest is not None:
                 retained = retained_files(settings.STATIC_ROOT)
@@ -278,6 +308,11 @@ class Skewguard:
                 static = DiskStatic(
                     [*settings.STATIC_DIRS, settings.STATIC_ROOT], extra, file_headers
                 )
+            if self._store_source is not None and isinstance(static, StaticTable):
+                from .store.serving import StoreStatic
+
+                self._store_source.use_headers([*extra, *file_headers])
+                static = StoreStatic(static, self._store_source, extra)
         root_files = None
         if settings.ROOT_FILES_DIR:
             root_files = StaticTable.from_directory(settings.ROOT_FILES_DIR, extra, file_headers)

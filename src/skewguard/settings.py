@@ -57,6 +57,12 @@ class Settings:
     REDIS_PREFIX: str = "skewguard"  # key and channel prefix in Redis
     REGISTRY_PATH: str = ""  # file registry; default STATIC_ROOT/.skewguard/registry.json
     RETIRED_FORCES_RELOAD: bool = False  # a retired client reloads even while a guard holds it
+    STORE: str = (
+        ""  # release store: file:///shared/dir or s3://bucket/prefix; old files come from it
+    )
+    STORE_CACHE: str = ""  # where files fetched from the store are cached; default: the temp dir
+    STORE_CACHE_MB: float = 256.0  # size bound of that cache
+    STORE_TIMEOUT: float = 5.0  # seconds one store request may take before a 503
 
     @classmethod
     def load(
@@ -99,6 +105,8 @@ class Settings:
             )
         for name in ("STATIC_URL", "VERSION_PATH", "BUST_PATH"):
             value = getattr(self, name)
+            if name == "STATIC_URL" and value.startswith(("https://", "http://")):
+                continue  # a CDN or bucket serves the files; the app serves none
             if not value.startswith("/") or any(c in value for c in "?#\r\n "):
                 raise SettingsError(f"{name} must be a path starting with '/', got {value!r}")
         if self.REGISTRY not in REGISTRY_CHOICES:
@@ -113,6 +121,12 @@ class Settings:
             raise SettingsError(
                 f"STATIC_ALLOW_ORIGIN must be one header value, got {self.STATIC_ALLOW_ORIGIN!r}"
             )
+        if self.STORE and not self.STORE.startswith(("file://", "s3://")):
+            raise SettingsError(
+                f"STORE must be file:///path or s3://bucket/prefix, got {self.STORE!r}"
+            )
+        if self.STORE_TIMEOUT <= 0:
+            raise SettingsError(f"STORE_TIMEOUT must be positive, got {self.STORE_TIMEOUT!r}")
         if not self.STATIC_URL.endswith("/"):
             raise SettingsError(f"STATIC_URL must end with '/', got {self.STATIC_URL!r}")
 
@@ -131,7 +145,7 @@ SETTING_DOCS = {
     "VERSION_ENDPOINT": "Answer `GET /version` and `POST /cache/bust`.",
     "STATIC_DEV_VERSION_QUERY": "In dev mode, `static_url()` appends `?v=<content hash>`.",
     "SECRET_KEY": "Signs `/cache/bust` tokens; empty: the endpoint refuses every bust.",
-    "STATIC_URL": "URL prefix of static files (ends with `/`).",
+    "STATIC_URL": "URL prefix of static files (ends with `/`); an absolute `https://` URL when a CDN or the store's bucket serves them and the app serves none.",
     "STATIC_ROOT": "The build output directory (`skewguard build --out`).",
     "MANIFEST_PATH": "The manifest; default `STATIC_ROOT/staticfiles.json`. A Vite manifest works too.",
     "STATIC_DIRS": "Dev mode: source directories served and hashed by `static_url()` (`os.pathsep`-separated in the environment).",
@@ -152,6 +166,10 @@ SETTING_DOCS = {
     "REDIS_PREFIX": "Prefix of skewguard's key and channel in Redis.",
     "REGISTRY_PATH": "Where the file registry lives; default `STATIC_ROOT/.skewguard/registry.json`.",
     "RETIRED_FORCES_RELOAD": "A client at a retired release gets the 409 even while a guard holds its page (default: the hold wins, the page reloads when released).",
+    "STORE": "Release store shared by every server: `file:///shared/dir` or `s3://bucket/prefix` (`pip install 'skewguard[s3]'`); hashed files of retained releases missing locally are served from it.",
+    "STORE_CACHE": "Directory for files fetched from the store (one subdirectory per process); default: the temporary directory.",
+    "STORE_CACHE_MB": "Size bound of that cache, in MB; the least recently used files go first.",
+    "STORE_TIMEOUT": "Seconds one store request may take; a slower or failing store gives a 503, never a stall.",
     "CSP_NONCE_KEY": 'Key of the CSP nonce in the ASGI scope, `scope["state"]` or the WSGI environ.',
 }
 

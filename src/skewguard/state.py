@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .protocol import RequestFacts, Respond
 from .settings import Settings
 from .version import VersionSnapshot
 from .web.devstatic import DiskStatic
 from .web.responder import StaticEntry, StaticTable
+
+if TYPE_CHECKING:
+    from .store.serving import StoreStatic
 
 RequestContext = Any  # an ASGI scope, a WSGI environ or Django's request.META
 
@@ -26,7 +29,8 @@ class GuardState:
     """One release as requests see it."""
 
     snapshot: VersionSnapshot
-    static: StaticTable | DiskStatic | None  # STATIC_ROOT under STATIC_URL (None: not served)
+    # STATIC_ROOT under STATIC_URL (None: not served); StoreStatic when a release store is set.
+    static: StaticTable | DiskStatic | StoreStatic | None
     version_header: tuple[bytes, bytes] | None  # ready for ASGI; None when the header is off
     client: StaticEntry  # the browser client, served from memory
     client_config: dict[str, Any]  # what every page's bootstrap tells the client

@@ -210,7 +210,14 @@ class ASGIStaticApp:
 async def serve_static(state: GuardState, kind: str, name: str, scope: Scope, send: Send) -> None:
     """Answer from the static table (404 for names it does not have)."""
     method = scope.get("method", "GET").upper()
-    response, body = static_answer(state, kind, name, method, request_headers(scope))
+    fetch_needed = getattr(state.static, "fetch_needed", None)
+    if kind == "static" and fetch_needed is not None and fetch_needed(name.lstrip("/")):
+        # The release store: the fetch waits on the network, off the event loop.
+        response, body = await asyncio.get_running_loop().run_in_executor(
+            None, static_answer, state, kind, name, method, request_headers(scope)
+        )
+    else:
+        response, body = static_answer(state, kind, name, method, request_headers(scope))
     await send_static(send, scope, response, body)
 
 

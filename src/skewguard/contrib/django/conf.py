@@ -26,7 +26,7 @@ def settings_from_django() -> dict[str, Any]:
         name: getattr(settings, name) for name in PLAIN_NAMES if hasattr(settings, name)
     }
     static_url = getattr(settings, "STATIC_URL", None) or "/static/"
-    if not static_url.startswith("/"):
+    if not static_url.startswith(("/", "https://", "http://")):  # a CDN URL stays absolute
         static_url = "/" + static_url
     values.update(
         SECRET_KEY=getattr(settings, "SECRET_KEY", "") or "",

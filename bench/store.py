@@ -1,0 +1,266 @@
+"""Release store speed: first publish of the npm tree to an S3 server, skewguard vs Django's
+collectstatic with django-storages' S3ManifestStaticStorage against the same server in the same
+run; a no-op republish; and serving an old release's file through the store cache vs a local
+hashed file of the same size (uvicorn, wrk).
+
+Run by hand (not part of the test suite):   .venv/bin/python bench/store.py
+Needs the bench extra (django-storages, boto3), moto's server (test extra) and wrk.
+Options: --limit N (only the first N files of the tree, sorted; default: all), --seconds S.
+
+The S3 server is moto's standalone server on a loopback port: every tool talks S3 over HTTP to
+the same process, so the figures compare clients, not storage back ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+TREE = ROOT / "tests" / "fixtures" / "npm" / "node_modules"
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "src"))
+
+from runtime import free_port, wait_for, wrk  # noqa: E402
+
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench-secret",
+    "AWS_REGION": "us-east-1",
+}
+DJANGO_SETTINGS = """
+SECRET_KEY = "bench"
+INSTALLED_APPS = ["django.contrib.staticfiles", "storages"]
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [{tree!r}]
+STORAGES = {{
+    "default": {{"BACKEND": "django.core.files.storage.FileSystemStorage"}},
+    "staticfiles": {{
+        "BACKEND": "bench_storages.LenientS3Manifest",
+        "OPTIONS": {{
+            "bucket_name": {bucket!r},
+            "location": "static",
+            "endpoint_url": {endpoint!r},
+            "region_name": "us-east-1",
+            "access_key": "bench",
+            "secret_key": "bench-secret",
+            "file_overwrite": True,
+        }},
+    }},
+}}
+"""
+# Django aborts on the first reference to a missing file, and the real tree has some: keep the
+# reference as written (what skewguard does) so collectstatic can finish at all.
+LENIENT_STORAGES = """
+from storages.backends.s3 import S3ManifestStaticStorage
+
+
+class LenientS3Manifest(S3ManifestStaticStorage):
+    def hashed_name(self, name, content=None, filename=None):
+        try:
+            return super().hashed_name(name, content, filename)
+        except ValueError:
+            return name
+"""
+
+
+def run(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"bench: {' '.join(command)} failed:\n{result.stderr[-2000:]}")
+    return elapsed
+
+
+def limited_tree(limit: int | None, work: Path) -> Path:
+    if limit is None:
+        return TREE
+    files = sorted(p for p in TREE.rglob("*") if p.is_file())[:limit]
+    tree = work / "tree"
+    for path in files:
+        target = tree / path.relative_to(TREE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return tree
+
+
+def start_moto(work: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    moto = shutil.which("moto_server", path=os.path.dirname(sys.executable)) or "moto_server"
+    proc = subprocess.Popen(
+        [moto, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # a request log line per request: never let a pipe fill
+        env={**os.environ, **CREDENTIALS},
+    )
+    wait_for(port, proc)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def new_bucket(endpoint: str, name: str) -> str:
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, **_boto_credentials()).create_bucket(Bucket=name)
+    return name
+
+
+def _boto_credentials() -> dict[str, str]:
+    return {
+        "region_name": "us-east-1",
+        "aws_access_key_id": "bench",
+        "aws_secret_access_key": "bench-secret",
+    }
+
+
+def collectstatic(tree: Path, endpoint: str, bucket: str, work: Path) -> float:
+    settings_dir = work / "django-settings"
+    settings_dir.mkdir(exist_ok=True)
+    (settings_dir / "bench_settings.py").write_text(
+        DJANGO_SETTINGS.format(tree=str(tree), bucket=bucket, endpoint=endpoint)
+    )
+    (settings_dir / "bench_storages.py").write_text(LENIENT_STORAGES)
+    env = {
+        **os.environ,
+        **CREDENTIALS,
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "PYTHONPATH": str(settings_dir),
+    }
+    return run([sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"], env)
+
+
+def serving(endpoint: str, work: Path, seconds: int) -> tuple[float, float]:
+    """req/s of an old release's file through the store cache, and of a local file of the same
+    size, from one uvicorn worker with the store configured."""
+    from skewguard.build import BuildOptions, build
+    from skewguard.store import open_store
+    from skewguard.store.publish import publish
+
+    os.environ.update(CREDENTIALS)
+    url = f"s3://{new_bucket(endpoint, 'bench-serving')}/site?endpoint={endpoint}&region=us-east-1"
+    outs = []
+    for release in (1, 2):
+        src = work / f"serve-src-{release}"
+        (src / "js").mkdir(parents=True)
+        (src / "js" / "chunk.js").write_text(f"export const release = {release};\n" + "//" * 2000)
+        out = work / f"serve-{release}"
+        build([str(src)], str(out), BuildOptions(workers=1))
+        publish(str(out), open_store(url))
+        outs.append(out)
+    old = json.loads((outs[0] / "staticfiles.json").read_text())["paths"]["js/chunk.js"]
+    local = json.loads((outs[1] / "staticfiles.json").read_text())["paths"]["js/chunk.js"]
+    assert (outs[0] / old).stat().st_size == (outs[1] / local).stat().st_size
+    (work / "bench_store_app.py").write_text(
+        "from skewguard import Skewguard\n"
+        "async def page(scope, receive, send):\n"
+        "    await send({'type': 'http.response.start', 'status': 404, 'headers': []})\n"
+        "    await send({'type': 'http.response.body', 'body': b''})\n"
+        "app = Skewguard().asgi(page)\n"
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        **CREDENTIALS,
+        "SKEWGUARD_STATIC_ROOT": str(outs[1]),
+        "SKEWGUARD_STORE": url,
+        "SKEWGUARD_VITE_HOT_FILE": "",
+        "PYTHONPATH": f"{work}:{ROOT / 'src'}",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench_store_app:app", "--port", str(port)]
+        + ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for(port, proc)
+        base = f"http://127.0.0.1:{port}/static/"
+        import httpx
+
+        assert httpx.get(base + old).status_code == 200  # fetched once into the cache
+        # Alternated, best of three each: a shared machine's load drifts during the run.
+        from_store = from_disk = 0.0
+        for _ in range(3):
+            from_disk = max(from_disk, wrk(base + local, seconds))
+            from_store = max(from_store, wrk(base + old, seconds))
+    finally:
+        proc.terminate()
+        proc.wait()
+    return from_store, from_disk
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--seconds", type=int, default=5)
+    args = parser.parse_args()
+    if not TREE.is_dir():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+            cwd=TREE.parent,
+            check=True,
+        )
+    work = Path(tempfile.mkdtemp(prefix="skewguard-bench-store-"))
+    moto, endpoint = start_moto(work)
+    try:
+        tree = limited_tree(args.limit, work)
+        files = sum(1 for p in tree.rglob("*") if p.is_file())
+        out = work / "out"
+        env = {**os.environ, **CREDENTIALS}
+        build_s = run([sys.executable, "-m", "skewguard", "build", str(tree), "-o", str(out), "-q"])
+        store = f"s3://{new_bucket(endpoint, 'bench-skewguard')}/static?endpoint={endpoint}&region=us-east-1"
+        publish = [sys.executable, "-m", "skewguard", "publish", str(out), "--store", store]
+        started = time.perf_counter()
+        first = subprocess.run([*publish, "--json"], env=env, capture_output=True, text=True)
+        first_s = time.perf_counter() - started
+        if first.returncode != 0:
+            sys.exit(first.stderr)
+        report = json.loads(first.stdout)
+        noop_s = run([*publish, "-q"], env)
+        os.environ.update(CREDENTIALS)
+        from skewguard.store import open_store
+        from skewguard.store.publish import publish as publish_in_process
+
+        started = time.perf_counter()
+        assert publish_in_process(str(out), open_store(store)).uploaded == 0
+        noop_in_process_s = time.perf_counter() - started
+        django_s = collectstatic(tree, endpoint, new_bucket(endpoint, "bench-django"), work)
+        from_store, from_disk = serving(endpoint, work, args.seconds)
+    finally:
+        moto.terminate()
+        moto.wait()
+        shutil.rmtree(work, ignore_errors=True)
+    load = os.getloadavg()
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load "
+        f"{load[0]:.1f}/{load[1]:.1f}; Python {sys.version.split()[0]}; moto server on loopback"
+    )
+    print(
+        f"tree: {files} files; skewguard publishes {report['objects']} objects "
+        f"({report['bytes'] / 1e6:.1f} MB, precompressed siblings included)"
+    )
+    print(f"{'skewguard publish (first)':<46} {first_s:8.2f} s")
+    print(f"{'skewguard build + publish':<46} {build_s + first_s:8.2f} s")
+    print(f"{'Django collectstatic, S3ManifestStaticStorage':<46} {django_s:8.2f} s")
+    print(
+        f"{'  ratio (collectstatic / build + publish)':<46} {django_s / (build_s + first_s):8.1f}x"
+    )
+    print(f"{'skewguard publish (no-op republish)':<46} {noop_s:8.2f} s")
+    print(f"{'  of which the publish itself (in-process)':<46} {noop_in_process_s:8.2f} s")
+    print(f"{'old file through the store cache':<46} {from_store:8.0f} req/s")
+    print(f"{'local hashed file, same size':<46} {from_disk:8.0f} req/s")
+    print(f"{'  ratio':<46} {from_store / from_disk:8.0%}")
+
+
+if __name__ == "__main__":
+    main()
