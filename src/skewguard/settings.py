@@ -57,9 +57,7 @@ class Settings:
     REDIS_PREFIX: str = "skewguard"  # key and channel prefix in Redis
     REGISTRY_PATH: str = ""  # file registry; default STATIC_ROOT/.skewguard/registry.json
     RETIRED_FORCES_RELOAD: bool = False  # a retired client reloads even while a guard holds it
-    STORE: str = (
-        ""  # release store: file:///shared/dir or s3://bucket/prefix; old files come from it
-    )
+    STORE: str = ""  # release store (file:///dir, s3://bucket/prefix): old releases' files
     STORE_CACHE: str = ""  # where files fetched from the store are cached; default: the temp dir
     STORE_CACHE_MB: float = 256.0  # size bound of that cache
     STORE_TIMEOUT: float = 5.0  # seconds one store request may take before a 503
