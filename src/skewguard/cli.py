@@ -11,7 +11,8 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
     from .releases import ReleaseRegistry
     from .store.publish import PublishReport
+    from .telemetry.report import TabsReport
 
 _WARNINGS_SHOWN = 20
 
@@ -210,6 +212,146 @@ def build(
         click.echo(_publish_summary(published))
 
 
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def _tabs_options(command: _Command) -> _Command:
+    """Where the live-tab counts are: Redis, a file registry, or a running server's status page."""
+    command = click.option(
+        "--token",
+        envvar="SKEWGUARD_STATUS_TOKEN",
+        help="Token for --url (default: $SKEWGUARD_STATUS_TOKEN).",
+    )(command)
+    command = click.option(
+        "--url", metavar="URL", help="A server's status page (STATUS_PATH), for its own counts."
+    )(command)
+    command = click.option(
+        "--registry-path",
+        envvar="SKEWGUARD_REGISTRY_PATH",
+        type=click.Path(dir_okay=False),
+        help="File registry path (default: DIR/.skewguard/registry.json).",
+    )(command)
+    command = click.option(
+        "--redis-url",
+        envvar="SKEWGUARD_REDIS_URL",
+        help="Redis the servers count tabs in (default: $SKEWGUARD_REDIS_URL).",
+    )(command)
+    return command
+
+
+_TABS_ENVIRONMENT = (
+    "SKEWGUARD_TELEMETRY_WINDOW",
+    "SKEWGUARD_TELEMETRY_MAX_TABS",
+    "SKEWGUARD_CLIENT_POLL_INTERVAL",
+    "SKEWGUARD_REDIS_PREFIX",
+)
+
+
+def _tabs_report(
+    redis_url: str | None,
+    static_root: str | None,
+    registry_path: str | None,
+    url: str | None,
+    token: str | None,
+) -> tuple[TabsReport | None, str | None]:
+    """The live-tab report and its source; (None, None) when no source is configured."""
+    from .settings import Settings, SettingsError
+    from .telemetry.recorders import read_directory
+    from .telemetry.runtime import (
+        fetch_status,
+        report_from_document,
+        telemetry_directory,
+        window_seconds,
+    )
+
+    if url:
+        try:
+            return report_from_document(fetch_status(url, token or "")), url
+        except (OSError, ValueError, KeyError) as exc:
+            raise _Failure(f"{url}: no status document ({exc})") from None
+    try:
+        settings = Settings.load(
+            {
+                "REDIS_URL": redis_url or "",
+                "STATIC_ROOT": static_root or "",
+                "REGISTRY_PATH": registry_path or "",
+                "REGISTRY": "" if redis_url else "file",
+            },
+            # What the servers were told about the window and the key prefix, nothing else.
+            environ={k: v for k, v in os.environ.items() if k in _TABS_ENVIRONMENT},
+        )
+    except SettingsError as exc:
+        raise _Failure(str(exc)) from None
+    window, limit = window_seconds(settings), int(settings.TELEMETRY_MAX_TABS)
+    if redis_url:
+        from .telemetry.redis_recorder import RedisRecorder
+
+        try:
+            recorder = RedisRecorder(redis_url, settings.REDIS_PREFIX, window, limit)
+        except ValueError as exc:
+            raise _Failure(f"invalid --redis-url: {exc}") from None
+        report = recorder.report()
+        if not report.available:
+            raise _Failure(f"Redis at {redis_url} is unreachable")
+        return report, redis_url
+    directory = telemetry_directory(settings)
+    registry_file = os.path.join(os.path.dirname(directory), "registry.json") if directory else ""
+    if directory and (os.path.isdir(directory) or os.path.isfile(registry_file)):
+        # A file registry whose servers have not written counts yet: no live tabs.
+        return read_directory(directory, window, limit), directory
+    return None, None
+
+
+def _refuse_live_prune(
+    directory: str,
+    dropped: list[str],
+    pin_age: timedelta,
+    redis_url: str | None,
+    registry_path: str | None,
+    url: str | None,
+    token: str | None,
+) -> None:
+    from datetime import datetime
+
+    from .build.history import load_history
+    from .telemetry.retention import describe, live_releases
+
+    report, source = _tabs_report(redis_url, directory, registry_path, url, token)
+    if report is None:
+        click.echo(
+            "note: no live-tab counts found (--redis-url, --registry-path or --url); "
+            "pruning by --keep and --max-age only",
+            err=True,
+        )
+        return
+    records = {r.id: r for r in load_history(directory)}
+    versions: list[str] = []
+    created: dict[str, datetime | None] = {}
+    for release_id in dropped:
+        record = records.get(release_id)
+        for label in (release_id, record.hash if record else None):
+            if label:
+                versions.append(label)
+                try:
+                    created[label] = datetime.fromisoformat(record.built_at) if record else None
+                except ValueError:
+                    created[label] = None
+    found = live_releases(report, versions, created, pin_age)
+    pinned = [r for r in found if r.pinned]
+    for r in found:
+        if not r.pinned:
+            click.echo(
+                f"warning: {r.version} is older than --pin-max-age: pruned although "
+                f"{r.live} tab(s) still run it",
+                err=True,
+            )
+    if pinned:
+        raise _Failure(
+            f"not pruning: live tabs still run {describe(pinned)} (counts from {source}); "
+            "wait until they converge, or --force"
+        )
+
+
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False), required=False)
 @click.option(
@@ -233,11 +375,32 @@ def build(
     help="Also keep releases younger than this (90s, 10m, 12h, 7d, 2w).",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
-def prune(directory, store_url, keep, max_age, dry_run) -> None:
+@click.option("--force", is_flag=True, help="Prune even releases that live tabs still run.")
+@click.option(
+    "--pin-max-age",
+    default="30d",
+    show_default=True,
+    help="Live tabs keep a release at most this old (a forgotten tab cannot pin it for ever).",
+)
+@_tabs_options
+def prune(
+    directory: str | None,
+    store_url: str | None,
+    keep: int,
+    max_age: str,
+    dry_run: bool,
+    force: bool,
+    pin_max_age: str,
+    redis_url: str | None,
+    registry_path: str | None,
+    url: str | None,
+    token: str | None,
+) -> None:
     """Delete files that only releases outside the retention window need.
 
     With --store, prune the release store by reference: only objects no retained release
-    references are deleted."""
+    references are deleted. Either way, refuses while live tabs (the servers' heartbeat counts)
+    still run a release it would drop."""
     from .build import STATE_DIR, BuildError, apply_prune, parse_duration, plan_prune
     from .build.lock import exclusive
 
@@ -245,7 +408,15 @@ def prune(directory, store_url, keep, max_age, dry_run) -> None:
         age = parse_duration(max_age)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--max-age") from None
+    try:
+        pin_age = parse_duration(pin_max_age)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--pin-max-age") from None
     if store_url and not directory:
+        if not force:
+            _refuse_live_store_prune(
+                store_url, keep, age, pin_age, redis_url, registry_path, url, token
+            )
         _prune_store(store_url, keep, age, dry_run)
         return
     if directory is None:
@@ -256,6 +427,10 @@ def prune(directory, store_url, keep, max_age, dry_run) -> None:
         state_dir = os.path.join(directory, STATE_DIR)
         with exclusive(state_dir) if os.path.isdir(state_dir) else contextlib.nullcontext():
             plan = plan_prune(directory, keep, age)
+            if plan.dropped and not force:
+                _refuse_live_prune(
+                    directory, plan.dropped, pin_age, redis_url, registry_path, url, token
+                )
             if not dry_run:
                 apply_prune(directory, plan)
     except BuildError as exc:
@@ -267,6 +442,41 @@ def prune(directory, store_url, keep, max_age, dry_run) -> None:
         f"{verb} {len(plan.delete)} file(s); kept {len(plan.kept)} release(s), "
         f"{'would drop' if dry_run else 'dropped'} {len(plan.dropped)}"
     )
+
+
+def _refuse_live_store_prune(
+    store_url: str,
+    keep: int,
+    max_age: timedelta,
+    pin_age: timedelta,
+    redis_url: str | None,
+    registry_path: str | None,
+    url: str | None,
+    token: str | None,
+) -> None:
+    """The store's collection would drop releases: refuse while live tabs still run one."""
+    from .store import StoreError, open_store
+    from .store.collect import collect
+    from .telemetry.retention import describe, live_releases
+
+    report, source = _tabs_report(redis_url, None, registry_path, url, token)
+    if report is None:
+        click.echo(
+            "note: no live-tab counts found (--redis-url, --registry-path or --url); "
+            "pruning by --keep and --max-age only",
+            err=True,
+        )
+        return
+    try:
+        plan = collect(open_store(store_url), keep, max_age, dry_run=True)
+    except StoreError as exc:
+        raise _Failure(str(exc)) from None
+    pinned = [r for r in live_releases(report, plan.dropped, None, pin_age) if r.pinned]
+    if pinned:
+        raise _Failure(
+            f"not pruning the store: live tabs still run {describe(pinned)} (counts from "
+            f"{source}); wait until they converge, or --force"
+        )
 
 
 def _prune_store(store_url: str, keep: int, max_age: timedelta, dry_run: bool) -> None:
@@ -533,8 +743,88 @@ def release_activate(
 def release_retire(
     redis_url: str | None, static_root: str | None, registry_path: str | None, version: str
 ) -> None:
-    """Retire VERSION: clients still running it must reload."""
+    """Retire VERSION: clients still running it must reload (says how many tabs that is)."""
+    from .telemetry.retention import describe, live_releases
+
+    report, source = _tabs_report(redis_url, static_root, registry_path, None, None)
+    found = live_releases(report, [version]) if report is not None else []
+    if found:
+        click.echo(
+            f"warning: live tabs still run {describe(found)} (counts from {source}): "
+            "they reload at their next request, held ones when released",
+            err=True,
+        )
     _change_release("retire", "retired", redis_url, static_root, registry_path, version)
+
+
+@cli.command()
+@_registry_options
+@click.option("--url", metavar="URL", help="A server's status page (STATUS_PATH) instead.")
+@click.option(
+    "--token",
+    envvar="SKEWGUARD_STATUS_TOKEN",
+    help="Token for --url (default: $SKEWGUARD_STATUS_TOKEN).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the status document as JSON.")
+@click.option(
+    "--watch",
+    "watch",
+    type=click.FloatRange(min=0.5),
+    is_flag=False,
+    flag_value=2.0,
+    default=None,
+    metavar="[SECONDS]",
+    help="Refresh every SECONDS (default 2) until Ctrl-C.",
+)
+def status(
+    redis_url: str | None,
+    static_root: str | None,
+    registry_path: str | None,
+    url: str | None,
+    token: str | None,
+    as_json: bool,
+    watch: float | None,
+) -> None:
+    """Releases and their open tabs: live, stale, held (and why), chunk errors, convergence,
+    and a sparkline of live tabs over the last hour."""
+    import time
+
+    from .telemetry.runtime import fetch_status, status_document
+    from .telemetry.terminal import render
+
+    def document() -> dict[str, Any]:
+        if url:
+            try:
+                return fetch_status(url, token or "")
+            except (OSError, ValueError) as exc:
+                raise _Failure(f"{url}: no status document ({exc})") from None
+        report, _ = _tabs_report(redis_url, static_root, registry_path, None, None)
+        if report is None:
+            raise click.UsageError(
+                "say where the counts are: --redis-url, --static-root, --registry-path or --url"
+            )
+        from .releases import RegistryError
+
+        try:
+            registry = _open_registry(redis_url, static_root, registry_path).state()
+        except RegistryError:
+            registry = None
+        active = registry.active.version if registry is not None and registry.active else ""
+        return status_document(report, registry, active)
+
+    if watch is None:
+        current = document()
+        click.echo(json.dumps(current, indent=2) if as_json else render(current))
+        return
+    try:
+        while True:
+            current = document()
+            text = json.dumps(current, indent=2) if as_json else render(current)
+            click.clear()
+            click.echo(text)
+            time.sleep(watch)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how --watch ends
 
 
 @cli.command("nginx-config")

@@ -102,6 +102,25 @@ class Skewguard:
             self.add_endpoint(self.settings.VERSION_PATH, self._version_endpoint)
             self.add_endpoint(self.settings.BUST_PATH, self._bust_endpoint, blocking=True)
         self._state = self._load()
+        self.telemetry = None
+        if self.settings.TELEMETRY or self.settings.METRICS_PATH or self.settings.STATUS_PATH:
+            from .telemetry.runtime import Telemetry
+
+            self.telemetry = Telemetry(self.settings)
+            telemetry = self.telemetry
+            # Reading Redis or the workers' files: blocking, so off the event loop under ASGI.
+            if self.settings.METRICS_PATH:
+                self.add_endpoint(
+                    self.settings.METRICS_PATH,
+                    lambda request, state: telemetry.metrics_response(request),
+                    blocking=True,
+                )
+            if self.settings.STATUS_PATH:
+                self.add_endpoint(
+                    self.settings.STATUS_PATH,
+                    lambda request, state: telemetry.status_response(request, state.snapshot),
+                    blocking=True,
+                )
         if self.registry is not None:
             snapshot = self._state.snapshot
             release_id = snapshot.release["id"] if snapshot.release else snapshot.version
@@ -159,6 +178,7 @@ class Skewguard:
         self.reload()
 
     def _version_endpoint(self, request: RequestFacts, state: GuardState) -> Respond:
+        self.note_beat(request.query, state.snapshot)
         return version_endpoint(request, state.snapshot, self.settings)
 
     def _bust_endpoint(self, request: RequestFacts, state: GuardState) -> Respond:
@@ -204,6 +224,8 @@ class Skewguard:
         except VersionError as exc:
             logger.error("skewguard: bust failed, still serving %s: %s", previous.version, exc)
             return bust_failed(previous, str(exc), self.settings)
+        if self.telemetry is not None:
+            self.telemetry.busted()
         if self.registry is not None:
             from .releases import propagate_bust
 
@@ -255,6 +277,21 @@ class Skewguard:
             self._state = dataclasses.replace(
                 current, snapshot=dataclasses.replace(current.snapshot, registry=state)
             )
+
+    def note_beat(self, query: str, snapshot: VersionSnapshot | None = None) -> None:
+        """Count the live-tab heartbeat a ``/version`` request carries (adapters call this)."""
+        if self.telemetry is not None and self.settings.TELEMETRY:
+            self.telemetry.beat(query, snapshot or self._state.snapshot)
+
+    def note_decision(self, decision: object) -> None:
+        """Count a 409 sent, or a request answered normally because its page was held."""
+        if self.telemetry is not None and decision is not None:
+            from .protocol import Proceed, Respond
+
+            if isinstance(decision, Respond) and decision.status == 409:
+                self.telemetry.conflict()
+            elif isinstance(decision, Proceed) and decision.held:
+                self.telemetry.hold_honoured()
 
     def make_token(self, ttl_seconds: int = 600) -> str:
         """A bust token signed with SECRET_KEY (what ``skewguard token`` prints)."""

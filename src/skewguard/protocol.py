@@ -42,6 +42,7 @@ class Proceed:
     """Call the application; add these headers to its response."""
 
     headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    held: bool = False  # answered normally only because the page is held (a 409 otherwise)
 
 
 # -- the Inertia rule and the hold marker --------------------------------------------------------
@@ -105,19 +106,22 @@ def decide(
     if inertia and request.method == "GET":
         held = is_held(request, client_version)
         if status == "stale":
-            force = settings.APP_VERSION_MISMATCH in FORCING_POLICIES and not held
+            would_force = settings.APP_VERSION_MISMATCH in FORCING_POLICIES
+            force = would_force and not held
         else:
+            would_force = True
             force = not held or settings.RETIRED_FORCES_RELOAD
-        if force:
-            location = same_origin_location(request.path, request.query)
-            return Respond(
-                409,
-                (
-                    ("X-Inertia-Location", location),
-                    ("X-Inertia-Version", snapshot.version),
-                    *version_headers(snapshot, settings),
-                ),
-            )
+        if not force:
+            return Proceed(STALE, held=would_force and held)
+        location = same_origin_location(request.path, request.query)
+        return Respond(
+            409,
+            (
+                ("X-Inertia-Location", location),
+                ("X-Inertia-Version", snapshot.version),
+                *version_headers(snapshot, settings),
+            ),
+        )
     return Proceed(STALE)
 
 

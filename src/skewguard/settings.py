@@ -61,6 +61,12 @@ class Settings:
     STORE_CACHE: str = ""  # where files fetched from the store are cached; default: the temp dir
     STORE_CACHE_MB: float = 256.0  # size bound of that cache
     STORE_TIMEOUT: float = 5.0  # seconds one store request may take before a 503
+    TELEMETRY: bool = True  # count the live-tab heartbeats that ride on /version polls
+    TELEMETRY_WINDOW: float = 0.0  # seconds a beat keeps a tab counted; 0: six poll intervals
+    TELEMETRY_MAX_TABS: float = 100_000  # tab ids counted per release; more are dropped
+    METRICS_PATH: str = ""  # e.g. "/metrics": Prometheus exposition (skewguard[metrics])
+    STATUS_PATH: str = ""  # e.g. "/_skewguard/status": the status page for people
+    STATUS_TOKEN: str = ""  # bearer token for METRICS_PATH and STATUS_PATH (also: signed tokens)
 
     @classmethod
     def load(
@@ -101,10 +107,12 @@ class Settings:
             raise SettingsError(
                 f"APP_VERSION must be 1-64 characters of letters, digits and . _ + -, got {self.APP_VERSION!r}"
             )
-        for name in ("STATIC_URL", "VERSION_PATH", "BUST_PATH"):
+        for name in ("STATIC_URL", "VERSION_PATH", "BUST_PATH", "METRICS_PATH", "STATUS_PATH"):
             value = getattr(self, name)
             if name == "STATIC_URL" and value.startswith(("https://", "http://")):
                 continue  # a CDN or bucket serves the files; the app serves none
+            if not value and name in ("METRICS_PATH", "STATUS_PATH"):
+                continue  # off
             if not value.startswith("/") or any(c in value for c in "?#\r\n "):
                 raise SettingsError(f"{name} must be a path starting with '/', got {value!r}")
         if self.REGISTRY not in REGISTRY_CHOICES:
@@ -125,6 +133,10 @@ class Settings:
             )
         if self.STORE_TIMEOUT <= 0:
             raise SettingsError(f"STORE_TIMEOUT must be positive, got {self.STORE_TIMEOUT!r}")
+        if self.TELEMETRY_MAX_TABS < 1 or self.TELEMETRY_MAX_TABS != int(self.TELEMETRY_MAX_TABS):
+            raise SettingsError(
+                f"TELEMETRY_MAX_TABS must be a whole number of at least 1, got {self.TELEMETRY_MAX_TABS!r}"
+            )
         if not self.STATIC_URL.endswith("/"):
             raise SettingsError(f"STATIC_URL must end with '/', got {self.STATIC_URL!r}")
 
@@ -168,6 +180,12 @@ SETTING_DOCS = {
     "STORE_CACHE": "Directory for files fetched from the store (one subdirectory per process); default: the temporary directory.",
     "STORE_CACHE_MB": "Size bound of that cache, in MB; the least recently used files go first.",
     "STORE_TIMEOUT": "Seconds one store request may take; a slower or failing store gives a 503, never a stall.",
+    "TELEMETRY": "Count the live-tab heartbeats the browser client adds to its `/version` polls (docs/operations.md).",
+    "TELEMETRY_WINDOW": "Seconds a beat keeps a tab counted as live; 0: six poll intervals (hidden tabs beat every fourth poll).",
+    "TELEMETRY_MAX_TABS": "Tab ids counted per release (the memory bound); beats of further new ids are counted as dropped.",
+    "METRICS_PATH": "Path of the Prometheus exposition, e.g. `/metrics` (`pip install 'skewguard[metrics]'`); empty: off.",
+    "STATUS_PATH": "Path of the status page for people, e.g. `/_skewguard/status`; empty: off.",
+    "STATUS_TOKEN": "Bearer token for `METRICS_PATH` and `STATUS_PATH` (`?token=` works for a browser); tokens from `skewguard token` work too.",
     "CSP_NONCE_KEY": 'Key of the CSP nonce in the ASGI scope, `scope["state"]` or the WSGI environ.',
 }
 

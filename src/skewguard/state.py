@@ -64,6 +64,9 @@ class Guard(Protocol):
 
     def current(self) -> GuardState: ...
 
+    def note_decision(self, decision: object) -> None:
+        """Count what ``protocol.decide`` said (409s sent, holds honoured) for the metrics."""
+
     def bootstrap(
         self, context: RequestContext = None, state: GuardState | None = None
     ) -> bytes: ...

@@ -61,6 +61,7 @@
     if (!stale) {
       if (!emit("stale", { version: pageVersion, serverVersion: version, source: source })) return;
       stale = true;
+      staleSince = Date.now();
       if (channel && source !== "broadcast") channel.postMessage({ type: "version", version: version, from: pageVersion });
     }
     proceed();
@@ -72,22 +73,46 @@
     } catch (e) { /* cross-origin or opaque: nothing to learn */ }
   }
 
+  // The live-tab heartbeat, as query parameters on the poll (the server's answer is the same):
+  // a random per-tab id, this page's release and state, chunk errors since the last beat, and
+  // after a reload skewguard caused, the release it came from and how long it was stale (ms).
+  var tabId, chunkErrors = 0, staleSince = 0, arrival = null;
+  try {
+    tabId = sessionStorage.getItem("skewguard:tab");
+    arrival = JSON.parse(sessionStorage.getItem("skewguard:from") || "null");
+    sessionStorage.removeItem("skewguard:from");
+  } catch (e) { /* private mode: a new id per page */ }
+  if (!tabId) {
+    tabId = Array.prototype.map.call(crypto.getRandomValues(new Uint8Array(12)), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+    try { sessionStorage.setItem("skewguard:tab", tabId); } catch (e) { /* kept in memory */ }
+  }
+  function heartbeat() {
+    var q = (versionUrl.indexOf("?") < 0 ? "?" : "&") + "tid=" + tabId + "&rel=" + encodeURIComponent(pageVersion || "") + "&stale=" + (stale ? 1 : 0) +
+      "&held=" + encodeURIComponent(holdingReasons().join(",")) + "&err=" + chunkErrors;
+    if (arrival && arrival.from !== pageVersion) q += "&from=" + encodeURIComponent(arrival.from) + "&waited=" + Math.max(0, arrival.at - arrival.since);
+    arrival = null;
+    chunkErrors = 0;
+    return q;
+  }
+
   var lastCheck = 0;
   function check(force) {
     var now = Date.now();
     if (!force && now - lastCheck < 2000) return Promise.resolve(serverVersion);
     lastCheck = now;
-    return nativeFetch(versionUrl, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } })
+    return nativeFetch(versionUrl + heartbeat(), { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (body) { observe(body.version, "poll"); return body.version; });
   }
 
   var pollDelay = pollMs;
+  var rested = 0;
   function schedulePoll() {
     if (!pollMs) return;
     setTimeout(function () {
-      // Hidden tabs rest: the visible one polls and tells the others (BroadcastChannel).
-      if (document.visibilityState === "hidden") return schedulePoll();
+      // Hidden tabs rest: the visible one polls and tells the others (BroadcastChannel). Every
+      // fourth poll still goes out, so the server keeps counting the tab as live.
+      if (document.visibilityState === "hidden" && ++rested % 4) return schedulePoll();
       check(true).then(function () { pollDelay = pollMs; }, function () {
         pollDelay = Math.min(pollDelay * 2, 10 * 60000); // back off while the server is unreachable
       }).then(schedulePoll);
@@ -150,7 +175,10 @@
     }
     if (!emit("reload", { version: pageVersion, serverVersion: serverVersion, url: target })) return false;
     log.push({ version: serverVersion, at: now });
-    try { sessionStorage.setItem(reloadKey, JSON.stringify(log)); } catch (e) { /* private mode */ }
+    try {
+      sessionStorage.setItem(reloadKey, JSON.stringify(log));
+      sessionStorage.setItem("skewguard:from", JSON.stringify({ from: pageVersion, since: staleSince || now, at: now }));
+    } catch (e) { /* private mode */ }
     clearMarker();
     if (target === location.href) location.reload();
     else location.assign(target);
@@ -355,6 +383,7 @@
 
   // A chunk that no longer exists (pruned, or a newer deploy): ask the server, reload when safe.
   function chunkFailed() {
+    chunkErrors++;
     check(true).then(function () {
       if (stale) {
         var previous = policy;

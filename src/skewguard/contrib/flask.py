@@ -78,6 +78,7 @@ class Skewguard:
                 methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
             )
             def version() -> Response:
+                guard.note_beat(request.environ.get("QUERY_STRING", ""))
                 return answer(version_endpoint(facts(), guard.snapshot, guard.settings))
 
             @blueprint.route(

@@ -114,6 +114,7 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
             sync_to_thread=False,
         )
         def version(request: Request[Any, Any, Any]) -> Response[bytes]:
+            guard.note_beat(scope_of(request).get("query_string", b"").decode("latin-1"))
             return answer(
                 version_endpoint(
                     facts_from_scope(scope_of(request)), guard.snapshot, guard.settings

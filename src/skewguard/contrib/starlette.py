@@ -42,6 +42,7 @@ def routes(guard: Skewguard) -> list[Any]:
         return Response(respond.body, status_code=respond.status, headers=dict(respond.headers))
 
     async def version(request: Request) -> Response:
+        guard.note_beat(request.scope.get("query_string", b"").decode("latin-1"))
         return answer(
             version_endpoint(facts_from_scope(request.scope), guard.snapshot, guard.settings)
         )

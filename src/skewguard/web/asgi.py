@@ -97,6 +97,7 @@ class ASGIMiddleware:
                 fragment = True
                 continue
             decision = decide(facts_from_scope(scope), state.snapshot, settings)
+            guard.note_decision(decision)
             if isinstance(decision, Respond):
                 await send_respond(send, decision)
                 return

@@ -83,6 +83,7 @@ class WSGIMiddleware:
         add: tuple[tuple[str, str], ...] = ()
         if "HTTP_X_INERTIA_VERSION" in environ or "HTTP_X_SKEWGUARD_HOLD" in environ:
             decision = decide(facts_from_environ(environ), state.snapshot, settings)
+            guard.note_decision(decision)
             if isinstance(decision, Respond):
                 return _start(start_response, decision)
             if isinstance(decision, Proceed):

@@ -87,6 +87,7 @@ class SkewguardMiddleware:
         if is_root_file(request.path_info, state):
             return _static(state, "root", request.path_info[1:], request), ()
         decision = decide(_facts(request), state.snapshot, settings)
+        guard.note_decision(decision)
         if isinstance(decision, Respond):
             return _http(decision), ()
         if "HTTP_X_INERTIA_VERSION" in request.META:

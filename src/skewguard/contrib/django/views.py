@@ -12,6 +12,7 @@ from .middleware import _facts, _http
 
 def version(request: HttpRequest) -> HttpResponse:
     guard = get_guard()
+    guard.note_beat(request.META.get("QUERY_STRING", ""))
     return _http(version_endpoint(_facts(request), guard.snapshot, guard.settings))
 
 
