@@ -362,6 +362,7 @@ class Skewguard:
             "versionUrl": settings.VERSION_PATH,
             "poll": int(settings.CLIENT_POLL_INTERVAL * 1000) if settings.VERSION_ENDPOINT else 0,
             "fetch": settings.CLIENT_WRAP_FETCH,
+            "pin": settings.PIN_REQUESTS,
         }
         return GuardState(snapshot, static, extra[0] if extra else None, client, config, root_files)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
-from .settings import Settings
+from .settings import VERSION_PATTERN, Settings
 from .tokens import bearer_token, verify_token
 from .version import VersionSnapshot
 
@@ -47,8 +47,7 @@ class Proceed:
 
 # -- the Inertia rule and the hold marker --------------------------------------------------------
 
-HOLD_HEADER = "x-skewguard-hold"  # value: the version the held page runs
-HOLD_COOKIE_PREFIX = "skewguard_hold_"  # cookie "skewguard_hold_<version>=1"
+HOLD_HEADER = "x-skewguard-hold"  # value: the release the held page runs
 STALE = (("X-App-Stale", "1"),)
 
 
@@ -62,17 +61,13 @@ FORCING_POLICIES = ("reload", "ignore")
 def is_held(request: RequestFacts, client_version: str) -> bool:
     """Does the request carry the browser client's hold marker for its own version?
 
-    A page that something holds (a call, a playing video, a dirty form) marks its requests so
-    the server answers them normally instead of forcing a reload. The marker only counts when it
-    names the request's own version: a cookie left by another tab proves nothing about this one.
+    A page that something holds (a call, a playing video, a dirty form) marks each of its
+    requests with a header naming the release it runs, so the server answers them normally
+    instead of forcing a reload. The marker travels on the request itself, never in a cookie:
+    one tab's hold must not change how another tab of the same release is answered. It only
+    counts when it names the version the request claims (one exact value).
     """
-    if request.headers.get(HOLD_HEADER) == client_version:
-        return True
-    cookies = request.headers.get("cookie")
-    if not cookies:
-        return False
-    name = HOLD_COOKIE_PREFIX + client_version + "="
-    return any(part.strip().startswith(name) for part in cookies.split(";"))
+    return request.headers.get(HOLD_HEADER) == client_version
 
 
 def decide(
@@ -164,12 +159,33 @@ def version_endpoint(
         return json_response(405, {"error": "method not allowed"}, (("Allow", "GET, HEAD"),))
     response = json_response(
         200,
-        snapshot.as_json(),
+        {**snapshot.as_json(), **fleet_standing(request, snapshot)},
         (("Cache-Control", "no-store"), *version_headers(snapshot, settings)),
     )
     return Respond(
         response.status, response.headers, b"" if request.method == "HEAD" else response.body
     )
+
+
+def fleet_standing(request: RequestFacts, snapshot: VersionSnapshot) -> dict[str, object]:
+    """What a browser tab needs to converge on the fleet's release, not on whichever server
+    answered: ``behind`` (this server runs a release older than the fleet's active one, as a
+    rolling deploy leaves it for a while) and, for ``?client=<version>``, where that version
+    stands against the fleet's release: "current", "newer" (never reload toward the older
+    one), "stale" (retained: still served and routable) or "retired"."""
+    from .releases.model import classify
+
+    registry = snapshot.registry
+    active = registry.active.version if registry is not None and registry.active else None
+    target = active or snapshot.version
+    standing: dict[str, object] = {
+        "behind": active is not None
+        and classify(snapshot.version, active, registry) in ("stale", "retired")
+    }
+    client = parse_qs(request.query[:1024]).get("client", [""])[0]
+    if VERSION_PATTERN.match(client):
+        standing["client"] = classify(client, target, registry)
+    return standing
 
 
 _UNAUTHORIZED_BODY = {"error": "a valid bearer token is required (skewguard token --ttl 10m)"}

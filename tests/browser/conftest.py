@@ -110,8 +110,10 @@ class Site:
             "SKEWGUARD_SECRET_KEY": "s3cret",
             "SKEWGUARD_VITE_HOT_FILE": "",
             "PYTHONPATH": str(ROOT),
+            "TEST_REGISTRY_PATH": str(work / "registry.json"),
         }
-        if kind in ("asgi", "flip"):
+        self.registry_path = work / "registry.json"
+        if kind in ("asgi", "flip", "flip-registry"):
             command = [
                 sys.executable,
                 "-m",

@@ -7,8 +7,10 @@ version they were rendered by, so a test can tell which release a tab shows.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import threading
 from html import escape
 from urllib.parse import parse_qs
@@ -18,6 +20,7 @@ from skewguard import Skewguard
 LOG: list[dict] = []  # what reached the app (after skewguard), read by tests via /__log
 LOG_LOCK = threading.Lock()
 LIKES = {"n": 0}
+NOTE: dict = {}  # the Inertia note form's flash message or errors, shown by the next page
 
 
 def client_options(context) -> dict:
@@ -116,14 +119,41 @@ def handle(
             [("Content-Type", "text/html; charset=utf-8")],
             f"<p id='fragment'>fragment {guard.version}</p>".encode(),
         )
-    if path in ("/inertia", "/inertia/other", "/inertia/like"):
+    if path == "/htmx/form":
+        return htmx_form_page(query)
+    if path == "/htmx/form/save" and method == "POST":
+        note = parse_qs(body.decode()).get("note", [""])[0]
+        if not note.strip():  # re-rendered with the error and what was typed
+            return (
+                422,
+                [("Content-Type", "text/html; charset=utf-8")],
+                NOTE_FORM.format(
+                    value=escape(note, quote=True), error="a note is required"
+                ).encode(),
+            )
+        return (
+            200,
+            [("Content-Type", "text/html; charset=utf-8")],
+            f"<p id='saved'>saved {escape(note)}</p>".encode(),
+        )
+    if path in ("/inertia", "/inertia/other", "/inertia/like", "/inertia/note"):
         if path == "/inertia/like" and method == "POST":
             LIKES["n"] += 1
             return 303, [("Location", "/inertia" + qs)], b""
+        if path == "/inertia/note" and method == "POST":
+            note = str(json.loads(body or b"{}").get("note", ""))
+            NOTE.clear()
+            if note.strip():
+                NOTE["flash"] = f"saved {note}"
+            else:
+                NOTE.update(errors={"note": "a note is required"}, note=note)
+            return 303, [("Location", "/inertia" + qs)], b""
         component = "Other" if path == "/inertia/other" else "Home"
+        props = {"likes": LIKES["n"], **NOTE}
+        NOTE.clear()
         page_object = {
             "component": component,
-            "props": {"likes": LIKES["n"]},
+            "props": props,
             "url": path + qs,
             "version": guard.version,
         }
@@ -141,22 +171,54 @@ def handle(
         return page(
             "Inertia",
             f"{CALL_PANEL}<div id='app' data-page=\"{data}\"></div>",
-            head=f"<script type='module' src='{guard.static('inertia/assets/' + INERTIA_ENTRY)}'></script>",
+            head=f"<script type='module' src='{guard.static('inertia/assets/' + inertia_entry(query))}'></script>",
         )
     if path == "/form":
         if method == "POST":
             return 303, [("Location", "/form" + qs)], b""
+        # ?hold=1: the page holds itself from the start (a restored page that is still busy).
+        hold = (
+            "<script>window.__release = window.skewguard.hold('test');</script>"
+            if "hold=1" in query
+            else ""
+        )
         return page(
             "Form",
             """
             <form id="form" method="post" data-skewguard-protect>
               <textarea id="message" name="message"></textarea><button id="save" type="submit">Save</button>
-            </form>""",
+            </form><a id="away" href="/media/next">Away</a>"""
+            + hold,
+        )
+    if path == "/slow-module.js":  # a chunk that takes a while (ASGI sleeps before answering)
+        return (
+            200,
+            [("Content-Type", "text/javascript")],
+            b"export const slow = 'slow module';",
+        )
+    if path == "/slow":
+        return page(
+            "Slow chunk",
+            """<script>
+              // What a chunk loader does: a module preload, then the import itself.
+              window.loadSlow = () => {
+                const link = document.createElement('link');
+                link.rel = 'modulepreload'; link.href = '/slow-module.js';
+                document.head.appendChild(link);
+                return import('/slow-module.js').then((m) => { window.__slow = m.slow; });
+              };
+              document.addEventListener('skewguard:reload', () => {
+                sessionStorage.setItem('slow-at-reload', String(window.__slow));
+              });
+            </script>""",
         )
     if path == "/media":
+        # ?call=1: a call starts as the page loads (a restored page with a live camera).
+        autostart = "<script>window.startCall();</script>" if "call=1" in query else ""
         return page(
             "Media",
             CALL_PANEL
+            + autostart
             + """
             <video id="clip" muted playsinline loop width="160" height="120"></video>
             <script>
@@ -181,15 +243,51 @@ def handle(
     return 404, [("Content-Type", "text/plain")], b"not found"
 
 
-def _inertia_entry() -> str:
+NOTE_FORM = """<form id="note-form" data-skewguard-protect hx-post="/htmx/form/save" hx-target="this"
+  hx-swap="outerHTML"><input id="note" name="note" value="{value}"><span id="note-error">{error}</span>
+  <button id="send-note" type="submit">Send</button></form>"""
+
+
+def htmx_form_page(query: str) -> tuple[int, list, bytes]:
+    """A protected form posted by htmx; its answer (a message, or the form again with an error)
+    is swapped in. What the page shows when skewguard reloads it is kept in sessionStorage."""
+    version = parse_qs(query).get("htmx", ["4"])[0]
+    script = guard.static("js/htmx4.min.js" if version == "4" else "js/htmx2.min.js")
+    # htmx 2 swaps no 4xx by default; apps showing validation errors configure it like this.
+    config = (
+        ""
+        if version == "4"
+        else '<meta name="htmx-config" content=\'{"responseHandling": [{"code": "422", "swap": true},'
+        ' {"code": "[23]..", "swap": true}, {"code": "[45]..", "swap": false, "error": true}]}\'>'
+    )
+    return page(
+        "Form",
+        NOTE_FORM.format(value="", error="")
+        + """<div id="out"></div><script>
+          document.addEventListener('skewguard:reload', () => {
+            const saved = document.querySelector('#saved'), error = document.querySelector('#note-error');
+            sessionStorage.setItem('shown-at-reload', JSON.stringify({
+              saved: saved ? saved.textContent : null,
+              settled: !document.querySelector('.htmx-added, .htmx-settling, .htmx-swapping'),
+              error: error ? error.textContent : null }));
+          });</script>""",
+        head=f"{config}<script src='{script}'></script>",
+    )
+
+
+def inertia_entry(query: str) -> str:
+    """The Vite entry of the Inertia major a page asks for (?inertia=0|1|2|3; 0 is 0.11)."""
+    major = parse_qs(query).get("inertia", ["3"])[0]
+    pattern = re.compile(
+        r"inertia-app-[A-Za-z0-9_-]{8}\.js$"
+        if major == "3"
+        else rf"inertia-app-{re.escape(major)}-[A-Za-z0-9_-]{{8}}\.js$"
+    )
     manifest = guard.snapshot.manifest
     for name in manifest.paths if manifest else ():
-        if name.startswith("inertia/assets/inertia-app-") and name.endswith(".js"):
+        if name.startswith("inertia/assets/") and pattern.match(name.rsplit("/", 1)[1]):
             return name.rsplit("/", 1)[1]
     return "missing.js"
-
-
-INERTIA_ENTRY = _inertia_entry()
 
 
 def record(
@@ -205,6 +303,7 @@ def record(
                 "query": query,
                 "status": status,
                 "hold_header": headers.get("x-skewguard-hold"),
+                "pin": headers.get("x-app-requested-version"),
                 "cookie": headers.get("cookie", ""),
                 "inertia_version": headers.get("x-inertia-version"),
                 "stale": dict((k.lower(), v) for k, v in response_headers).get("x-app-stale"),
@@ -225,6 +324,8 @@ async def asgi_app(scope, receive, send):
         if not message.get("more_body"):
             break
     headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    if scope["path"] == "/slow-module.js":
+        await asyncio.sleep(1.5)
     status, response_headers, content = handle(
         scope["method"], scope["path"], scope["query_string"].decode(), headers, body
     )
@@ -317,13 +418,19 @@ def logging_wsgi(app):
 # -- a server whose version flips on every request (two releases behind one address) ------------
 
 
-def flipping_asgi():
+def flipping_asgi(registry: bool = False):
+    """Two releases behind one address, answering in turn. With ``registry``, both share a file
+    registry in which flipA (registered first) is active and flipB a newer retained release."""
+    settings = (
+        {"registry": "file", "registry_path": os.environ["TEST_REGISTRY_PATH"]} if registry else {}
+    )
     guards = [
         Skewguard(
             app_version=v,
             manifest_required=False,
             static_root=os.environ["SKEWGUARD_STATIC_ROOT"],
             client_options=client_options,
+            **settings,
         )
         for v in ("flipA", "flipB")
     ]
@@ -342,5 +449,7 @@ if KIND == "asgi":
     app = logging_asgi(guard.asgi(asgi_app))
 elif KIND == "flip":
     app = logging_asgi(flipping_asgi())
+elif KIND == "flip-registry":
+    app = logging_asgi(flipping_asgi(registry=True))
 else:
     app = logging_wsgi(guard.wsgi(wsgi_app))
