@@ -25,7 +25,6 @@
   var stale = false;
   var ignored = null;                        // a release the app declined (skewguard:stale canceled)
   var fleet = false;                         // a release registry stands behind /version
-  var served = true;                         // the last answer came from a server running the target
   var pinned = false;                        // stale and still routable: requests ask for our release
   var leaving = 0;                           // when a navigation away began (ours or Inertia's)
   var destination = null;                    // where a held-back navigation was going
@@ -103,7 +102,6 @@
   function learn(body, source) {
     fleet = !!body.active;
     var target = body.active || body.version;
-    served = !body.behind && body.version === target;
     var standing = body.client ||
       (target === pageVersion || body.active === pageVersion || body.version === pageVersion ? "current" : "stale");
     if (standing === "current" || standing === "newer") { // never toward an older release
@@ -207,8 +205,10 @@
   }
 
   // May this tab reload toward the target now? The loop guard counts reloads that reached their
-  // target (the tab then ran it: it never goes back), and lets one that landed on a server still
-  // behind be retried, with a growing pause, once a server says it runs the target.
+  // target (the tab then ran it: it never goes back). One that landed on a server still behind
+  // the fleet's active release is retried, with a growing pause (1, 2, 4, 8 s), five times at
+  // most. Without a registry no release is the fleet's: landing elsewhere means two releases
+  // answer in turn, and the tab stays where it is.
   var retryTimer = null;
   function mayReload() {
     var target = serverVersion;
@@ -217,8 +217,8 @@
     if (tries.n && !fleet) return "a reload toward " + target + " landed elsewhere (two releases behind one address?)";
     if (tries.n >= 5) return tries.n + " reloads toward " + target + " landed on servers still behind";
     var wait = tries.at + 1000 * Math.pow(2, tries.n) - Date.now();
-    if (!served || wait > 0) { // no server is known to run the target yet: ask again shortly
-      if (!retryTimer) retryTimer = setTimeout(function () { retryTimer = null; fetchVersion(true).catch(function () {}); }, Math.max(wait, 1000));
+    if (wait > 0) { // ask again after the pause, then retry
+      if (!retryTimer) retryTimer = setTimeout(function () { retryTimer = null; fetchVersion(true).catch(function () {}); }, wait);
       return "";
     }
     return null;
@@ -517,7 +517,12 @@
         record.addedNodes.forEach(function (node) {
           if (!(node.tagName === "SCRIPT" && node.src || node.tagName === "LINK" && /preload|stylesheet/.test(node.rel))) return;
           loading++;
-          var done = function () { loading--; node.removeEventListener("load", done); node.removeEventListener("error", done); proceed(); };
+          // Loaded is not yet run: the import() waiting on a preload resolves a moment later.
+          var done = function () {
+            node.removeEventListener("load", done);
+            node.removeEventListener("error", done);
+            setTimeout(function () { loading--; proceed(); }, 100);
+          };
           node.addEventListener("load", done);
           node.addEventListener("error", done);
         });

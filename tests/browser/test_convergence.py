@@ -1,0 +1,97 @@
+"""Convergence on the fleet's release while two releases answer behind one address: no tab is
+downgraded, moved by a passing header, stuck after a reload that landed on an old server, or
+caught in a reload storm; chunk loads in flight hold the page; history restores check at once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ..conftest import run_cli
+
+pytestmark = pytest.mark.browser
+
+
+def loads(page) -> int:
+    return int(page.evaluate("sessionStorage.getItem('loads')"))
+
+
+def open_on(context, site, version: str, query: str):
+    """A tab whose page was rendered by ``version`` (the two releases answer in turn)."""
+    for _ in range(20):
+        page = context.new_page()
+        page.goto(f"{site.base}/form?{query}")
+        page.wait_for_function("window.skewguard !== undefined")
+        if page.evaluate("window.skewguard.version") == version:
+            page.evaluate("sessionStorage.setItem('loads', '1')")
+            return page
+        page.close()
+    raise AssertionError(f"no page rendered by {version}")
+
+
+def test_mid_rollout_no_tab_moves_and_none_is_downgraded(site_factory, context):
+    site = site_factory("flip-registry")  # flipA: active; flipB: newer, retained (rolling out)
+    old = open_on(context, site, "flipA", "policy=reload&poll=200")
+    newer = open_on(context, site, "flipB", "policy=reload&poll=200")
+    old.click("#away")  # responses from flipB pass by: they decide nothing
+    old.go_back()
+    old.wait_for_function("window.skewguard !== undefined")
+    page_versions = {old.evaluate("window.skewguard.version")}
+    old.close()
+    newer.wait_for_timeout(3000)  # ~15 polls, half of them answered by the older release
+    assert newer.evaluate("window.skewguard.version") == "flipB" and loads(newer) == 1
+    assert not newer.evaluate("window.skewguard.stale")  # not toward an older release, ever
+    assert page_versions <= {"flipA", "flipB"}
+
+
+def test_a_tab_of_the_active_release_ignores_a_newer_server(site_factory, context):
+    site = site_factory("flip-registry")
+    page = open_on(context, site, "flipA", "policy=reload&poll=200")
+    page.wait_for_timeout(3000)
+    assert loads(page) == 1 and not page.evaluate("window.skewguard.stale")
+
+
+def test_a_reload_that_lands_on_a_server_behind_is_retried(site_factory, context):
+    site = site_factory("flip-registry")
+    page = open_on(context, site, "flipA", "policy=reload&poll=500")
+    activated = run_cli("release", "activate", "flipB", "--registry-path", str(site.registry_path))
+    assert activated.returncode == 0, activated.stderr
+    # flipA's server is now behind the fleet: reloads land on it half the time, and are retried
+    # until the tab runs flipB; it then stays there.
+    page.wait_for_function(
+        "window.skewguard && window.skewguard.version === 'flipB'", timeout=30000
+    )
+    settled = loads(page)
+    page.wait_for_timeout(3000)
+    assert page.evaluate("window.skewguard.version") == "flipB" and loads(page) == settled
+    assert settled <= 1 + 5  # retries are bounded
+
+
+def test_two_releases_alternating_cause_at_most_one_reload_per_tab(site_factory, context):
+    site = site_factory("flip")  # no registry: two releases answering in turn, misconfigured
+    tabs = [context.new_page() for _ in range(3)]
+    messages: list[str] = []
+    for tab in tabs:
+        tab.on("console", lambda m: messages.append(m.text))
+        tab.goto(f"{site.base}/form?policy=reload&poll=200")
+    started = time.monotonic()
+    while time.monotonic() - started < 30:  # ~150 polls per tab
+        tabs[0].wait_for_timeout(1000)
+    for tab in tabs:
+        tab.wait_for_function("window.skewguard !== undefined")
+        assert loads(tab) <= 2, f"{loads(tab)} page loads"
+    assert any("loop guard" in m for m in messages)  # said once it held a reload back
+
+
+def test_a_module_preload_in_flight_holds_the_reload(site_factory, context):
+    site = site_factory("asgi")
+    page = context.new_page()
+    page.goto(f"{site.base}/slow?policy=reload&poll=0")
+    new = site.deploy()
+    page.evaluate("() => { window.loadSlow(); }")  # 1.5 s to answer
+    page.evaluate("window.skewguard.check()")  # the deploy is known while the chunk loads
+    page.wait_for_function(
+        f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000
+    )
+    assert page.evaluate("sessionStorage.getItem('slow-at-reload')") == "slow module"
