@@ -92,13 +92,20 @@ def context(browser):
 class Site:
     """A built static tree and a server process running tests/browser/site.py over it."""
 
-    def __init__(self, kind: str, front_end: Path, work: Path):
+    def __init__(
+        self,
+        kind: str,
+        front_end: Path,
+        work: Path,
+        deploys: int = 0,
+        env: dict[str, str] | None = None,
+    ):
         self.kind = kind
         self.src = work / "static"
         shutil.copytree(front_end / "static", self.src)
         self.vite = front_end / "inertia"
         self.out = work / "out"
-        self.deploys = 0
+        self.deploys = deploys  # a site built as if deployed this many times: another release
         self._write_sources()
         self._build()
         self.port = free_port()
@@ -111,6 +118,7 @@ class Site:
             "SKEWGUARD_VITE_HOT_FILE": "",
             "PYTHONPATH": str(ROOT),
             "TEST_REGISTRY_PATH": str(work / "registry.json"),
+            **(env or {}),
         }
         self.registry_path = work / "registry.json"
         if kind in ("asgi", "flip", "flip-registry"):
@@ -177,8 +185,8 @@ class Site:
 def site_factory(front_end, tmp_path):
     sites = []
 
-    def make(kind: str = "asgi") -> Site:
-        site = Site(kind, front_end, tmp_path / f"site{len(sites)}")
+    def make(kind: str = "asgi", deploys: int = 0, env: dict[str, str] | None = None) -> Site:
+        site = Site(kind, front_end, tmp_path / f"site{len(sites)}", deploys, env)
         sites.append(site)
         return site
 

@@ -5,16 +5,20 @@ export type SkewguardPolicy = "reload" | "defer" | "prompt" | "warn";
 export interface SkewguardStaleDetail {
   /** The release this page was rendered by. */
   version: string;
-  /** The release the server runs now. */
+  /** The release the fleet runs now (the registry's active release, else the server's). */
   serverVersion: string;
-  /** Where it was learned: "xhr", "fetch", "htmx", "inertia", "poll" or "broadcast". */
+  /**
+   * Where it was learned: "poll", "xhr", "fetch", "htmx", "inertia", "409", "chunk", "history",
+   * "check" or "broadcast".
+   */
   source: string;
 }
 
 export interface SkewguardReloadDetail {
   version: string;
   serverVersion: string;
-  /** The page about to load (the current URL with its query and hash, or a link's target). */
+  /** The page about to load (the current URL with its query and hash, or the destination of the
+   * navigation that triggered the reload: a link, an Inertia visit, a 409's X-Inertia-Location). */
   url: string;
 }
 
@@ -28,7 +32,9 @@ export interface SkewguardEvents {
 export interface Skewguard {
   readonly version: string;
   readonly policy: SkewguardPolicy;
+  /** The fleet's release, as last learned. */
   readonly serverVersion: string;
+  /** True once the fleet has moved past this page's release (never for a newer page). */
   readonly stale: boolean;
   /** Why a reload would not happen now: "media", "capture", "call", "form", "request", or hold reasons. */
   readonly holding: string[];
