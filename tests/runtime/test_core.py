@@ -163,6 +163,7 @@ def test_version_endpoint():
         "release": None,
         "dev": False,
         "active": None,
+        "behind": False,
     }
     head = version_endpoint(facts(method="HEAD"), SNAP, SETTINGS)
     assert head.status == 200 and head.body == b""

@@ -104,6 +104,7 @@
     var target = body.active || body.version;
     var standing = body.client ||
       (target === pageVersion || body.active === pageVersion || body.version === pageVersion ? "current" : "stale");
+    if (body.version !== target) rollout = Date.now(); // servers disagree: a rollout is under way
     if (standing === "current" || standing === "newer") { // never toward an older release
       if (body.version !== pageVersion) ahead[body.version] = 1;
       return;
@@ -128,6 +129,7 @@
   // A response hinted at another release: a passing X-App-Version decides nothing on its own
   // (mid-rollout it may come from a server ahead of the fleet); ask which release the fleet runs.
   function hint(version, source, tag) {
+    if (version && version !== pageVersion) rollout = Date.now();
     if (!version || tag === "server" || tag !== "1" && (version === pageVersion || ahead[version]) || version === serverVersion && stale) return;
     fetchVersion(false, source).catch(function () {});
   }
@@ -149,6 +151,9 @@
     } catch (e) { /* cross-origin or opaque: nothing to learn */ }
   }
 
+  // While servers disagree (a rolling deploy), the visible tab asks every second, for two
+  // minutes at most: the fleet's switch to the new release is then noticed at once.
+  var rollout = 0;
   var pollDelay = pollMs;
   var rested = 0;
   function schedulePoll() {
@@ -159,7 +164,7 @@
       fetchVersion(true).then(function () { pollDelay = pollMs; }, function () {
         pollDelay = Math.min(pollDelay * 2, 10 * 60000); // back off while the server is unreachable
       }).then(schedulePoll);
-    }, pollDelay);
+    }, Date.now() - rollout < 120000 ? Math.min(pollDelay, 1000) : pollDelay);
   }
 
   // -- is it safe to reload? ---------------------------------------------------------------------
