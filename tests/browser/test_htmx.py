@@ -55,7 +55,7 @@ def test_warn_policy_only_warns(site_factory, context, htmx):
     assert (
         page.evaluate("window.__boot") == boot and page.evaluate("window.skewguard.version") == old
     )
-    assert any("skewguard" in m and "server runs" in m for m in messages)
+    assert any("skewguard" in m and "fleet runs" in m for m in messages)
 
 
 def test_ignore_policy_injects_nothing(site_factory, context):
