@@ -56,7 +56,7 @@ def test_a_deploy_during_a_call(site_factory, context, kind, policy):
     assert [r["method"] for r in after][:2] == ["POST", "GET"] and len(after) >= 3
     assert all(r["status"] != 409 for r in after), after
     for r in after:
-        assert r["hold_header"] == old or f"skewguard_hold_{old}=1" in r["cookie"], r
+        assert r["hold_header"] == old, r  # the marker is a header, exactly one value
     assert any(r["stale"] == "1" for r in after)
 
     if policy == "prompt":

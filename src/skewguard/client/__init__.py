@@ -30,7 +30,9 @@ def client_name() -> str:
     return f"{CLIENT_PREFIX}client.{hashlib.sha256(client_code()).hexdigest()[:12]}.js"
 
 
-def bootstrap_tag(config: dict[str, object], static_url: str, inline: bool, nonce: str | None) -> bytes:
+def bootstrap_tag(
+    config: dict[str, object], static_url: str, inline: bool, nonce: str | None
+) -> bytes:
     """The ``<script>`` that starts the client with ``config`` (version, policy, endpoints)."""
     nonce_attr = f' nonce="{html.escape(nonce, quote=True)}"' if nonce else ""
     data = json.dumps(config, separators=(",", ":"), sort_keys=True)
