@@ -104,7 +104,8 @@
     var target = body.active || body.version;
     var standing = body.client ||
       (target === pageVersion || body.active === pageVersion || body.version === pageVersion ? "current" : "stale");
-    if (body.version !== target) rollout = Date.now(); // servers disagree: a rollout is under way
+    behindAnswer = !!body.behind;
+    if (!stale && body.version !== target) rollout = Date.now(); // servers disagree: a rollout is under way
     if (standing === "current" || standing === "newer") { // never toward an older release
       if (body.version !== pageVersion) ahead[body.version] = 1;
       return;
@@ -114,8 +115,8 @@
 
   // Asks the server which release the fleet runs. The only place /version is polled from.
   var lastAsked = 0;
+  var behindAnswer = false; // the last answer came from a server behind the fleet
   var ahead = {}; // releases served while this page's release was still the fleet's
-  var hintSource = null;
   function fetchVersion(force, source) {
     var now = Date.now();
     if (!force && now - lastAsked < 1000) return Promise.resolve(serverVersion);
@@ -129,7 +130,7 @@
   // A response hinted at another release: a passing X-App-Version decides nothing on its own
   // (mid-rollout it may come from a server ahead of the fleet); ask which release the fleet runs.
   function hint(version, source, tag) {
-    if (version && version !== pageVersion) rollout = Date.now();
+    if (!stale && version && version !== pageVersion) rollout = Date.now();
     if (!version || tag === "server" || tag !== "1" && (version === pageVersion || ahead[version]) || version === serverVersion && stale) return;
     fetchVersion(false, source).catch(function () {});
   }
@@ -180,7 +181,7 @@
     }
     for (i = 0; i < peers.length; i++) {
       var state = peers[i].connectionState;
-      if (state === "new" || state === "connecting" || state === "connected") { reasons.push("call"); break; }
+      if (state === "connecting" || state === "connected") { reasons.push("call"); break; }
     }
     if (sentForms.length || document.querySelector("form[data-skewguard-dirty]")) reasons.push("form");
     if (withRequests !== false && (inflight > 0 || loading > 0)) reasons.push("request");
@@ -212,8 +213,9 @@
   // May this tab reload toward the target now? The loop guard counts reloads that reached their
   // target (the tab then ran it: it never goes back). One that landed on a server still behind
   // the fleet's active release is retried, with a growing pause (1, 2, 4, 8 s), five times at
-  // most. Without a registry no release is the fleet's: landing elsewhere means two releases
-  // answer in turn, and the tab stays where it is.
+  // most, right after an answer from a server still behind (a round-robin balancer sends the
+  // next request to another server). Without a registry no release is the fleet's: landing
+  // elsewhere means two releases answer in turn, and the tab stays where it is.
   var retryTimer = null;
   function mayReload() {
     var target = serverVersion;
@@ -222,8 +224,8 @@
     if (tries.n && !fleet) return "a reload toward " + target + " landed elsewhere (two releases behind one address?)";
     if (tries.n >= 5) return tries.n + " reloads toward " + target + " landed on servers still behind";
     var wait = tries.at + 1000 * Math.pow(2, tries.n) - Date.now();
-    if (wait > 0) { // ask again after the pause, then retry
-      if (!retryTimer) retryTimer = setTimeout(function () { retryTimer = null; fetchVersion(true).catch(function () {}); }, wait);
+    if (wait > 0 || tries.n && !behindAnswer) { // ask again after the pause, then retry
+      if (!retryTimer) retryTimer = setTimeout(function () { retryTimer = null; fetchVersion(true).catch(function () {}); }, Math.max(wait, 200));
       return "";
     }
     return null;
