@@ -58,6 +58,16 @@ class Settings:
     REGISTRY_PATH: str = ""  # file registry; default STATIC_ROOT/.skewguard/registry.json
     RETIRED_FORCES_RELOAD: bool = False  # a retired client reloads even while a guard holds it
     PIN_REQUESTS: bool = False  # a stale tab's requests ask for its own release (VersionRouter)
+    STORE: str = ""  # release store (file:///dir, s3://bucket/prefix): old releases' files
+    STORE_CACHE: str = ""  # where files fetched from the store are cached; default: the temp dir
+    STORE_CACHE_MB: float = 256.0  # size bound of that cache
+    STORE_TIMEOUT: float = 5.0  # seconds one store request may take before a 503
+    TELEMETRY: bool = True  # count the live-tab heartbeats that ride on /version polls
+    TELEMETRY_WINDOW: float = 0.0  # seconds a beat keeps a tab counted; 0: six poll intervals
+    TELEMETRY_MAX_TABS: float = 100_000  # tab ids counted per release; more are dropped
+    METRICS_PATH: str = ""  # e.g. "/metrics": Prometheus exposition (skewguard[metrics])
+    STATUS_PATH: str = ""  # e.g. "/_skewguard/status": the status page for people
+    STATUS_TOKEN: str = ""  # bearer token for METRICS_PATH and STATUS_PATH (also: signed tokens)
 
     @classmethod
     def load(
@@ -167,6 +177,16 @@ SETTING_DOCS = {
     "REDIS_PREFIX": "Prefix of skewguard's key and channel in Redis.",
     "REGISTRY_PATH": "Where the file registry lives; default `STATIC_ROOT/.skewguard/registry.json`.",
     "RETIRED_FORCES_RELOAD": "A client at a retired release gets the 409 even while a guard holds its page (default: the hold wins, the page reloads when released).",
+    "STORE": "Release store shared by every server: `file:///shared/dir` or `s3://bucket/prefix` (`pip install 'skewguard[s3]'`); hashed files of retained releases missing locally are served from it.",
+    "STORE_CACHE": "Directory for files fetched from the store (one subdirectory per process); default: the temporary directory.",
+    "STORE_CACHE_MB": "Size bound of that cache, in MB; the least recently used files go first.",
+    "STORE_TIMEOUT": "Seconds one store request may take; a slower or failing store gives a 503, never a stall.",
+    "TELEMETRY": "Count the live-tab heartbeats the browser client adds to its `/version` polls (docs/operations.md).",
+    "TELEMETRY_WINDOW": "Seconds a beat keeps a tab counted as live; 0: six poll intervals (hidden tabs beat every fourth poll).",
+    "TELEMETRY_MAX_TABS": "Tab ids counted per release (the memory bound); beats of further new ids are counted as dropped.",
+    "METRICS_PATH": "Path of the Prometheus exposition, e.g. `/metrics` (`pip install 'skewguard[metrics]'`); empty: off.",
+    "STATUS_PATH": "Path of the status page for people, e.g. `/_skewguard/status`; empty: off.",
+    "STATUS_TOKEN": "Bearer token for `METRICS_PATH` and `STATUS_PATH` (`?token=` works for a browser); tokens from `skewguard token` work too.",
     "PIN_REQUESTS": "While a tab is stale and its release still routable, the browser client sends `X-App-Requested-Version: <its release>` on its XHR, fetch, htmx and Inertia requests (never on page loads), so `VersionRouter` or the generated nginx config answer it from its own release.",
     "CSP_NONCE_KEY": 'Key of the CSP nonce in the ASGI scope, `scope["state"]` or the WSGI environ.',
 }

@@ -91,6 +91,7 @@
         return;
       }
       stale = true;
+      staleSince = Date.now();
       if (channel && source !== "broadcast") {
         channel.postMessage({ type: "version", version: version, from: pageVersion, fleet: fleet, routable: routable });
       }
@@ -113,6 +114,28 @@
     discover(target, source, standing === "stale");
   }
 
+  // The live-tab heartbeat, as query parameters on the poll (the server's answer is the same):
+  // a random per-tab id, this page's release and state, chunk errors since the last beat, and
+  // after a reload skewguard caused, the release it came from and how long it was stale (ms).
+  var tabId, chunkErrors = 0, staleSince = 0, arrival = null;
+  try {
+    tabId = sessionStorage.getItem("skewguard:tab");
+    arrival = JSON.parse(sessionStorage.getItem("skewguard:from") || "null");
+    sessionStorage.removeItem("skewguard:from");
+  } catch (e) { /* private mode: a new id per page */ }
+  if (!tabId) {
+    tabId = Array.prototype.map.call(crypto.getRandomValues(new Uint8Array(12)), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+    try { sessionStorage.setItem("skewguard:tab", tabId); } catch (e) { /* kept in memory */ }
+  }
+  function heartbeat() {
+    var q = (versionUrl.indexOf("?") < 0 ? "?" : "&") + "tid=" + tabId + "&rel=" + encodeURIComponent(pageVersion || "") + "&stale=" + (stale ? 1 : 0) +
+      "&held=" + encodeURIComponent(holdingReasons().join(",")) + "&err=" + chunkErrors;
+    if (arrival && arrival.from !== pageVersion) q += "&from=" + encodeURIComponent(arrival.from) + "&waited=" + Math.max(0, arrival.at - arrival.since);
+    arrival = null;
+    chunkErrors = 0;
+    return q;
+  }
+
   // Asks the server which release the fleet runs. The only place /version is polled from.
   var lastAsked = 0;
   var behindAnswer = false; // the last answer came from a server behind the fleet
@@ -121,7 +144,7 @@
     var now = Date.now();
     if (!force && now - lastAsked < 1000) return Promise.resolve(serverVersion);
     lastAsked = now;
-    var url = versionUrl + (versionUrl.indexOf("?") < 0 ? "?" : "&") + "client=" + encodeURIComponent(pageVersion);
+    var url = versionUrl + heartbeat() + "&client=" + encodeURIComponent(pageVersion);
     return nativeFetch(url, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (body) { learn(body, source || "poll"); return body.version; });
@@ -160,8 +183,9 @@
   function schedulePoll() {
     if (!pollMs) return;
     setTimeout(function () {
-      // Hidden tabs rest: the visible one polls and tells the others (BroadcastChannel).
-      if (document.visibilityState === "hidden") return schedulePoll();
+      // Hidden tabs rest: the visible one polls and tells the others (BroadcastChannel). Every
+      // fourth poll still goes out, so the server keeps counting the tab as live.
+      if (document.visibilityState === "hidden" && ++rested % 4) return schedulePoll();
       fetchVersion(true).then(function () { pollDelay = pollMs; }, function () {
         pollDelay = Math.min(pollDelay * 2, 10 * 60000); // back off while the server is unreachable
       }).then(schedulePoll);
@@ -245,6 +269,9 @@
     memory.tries[serverVersion] = { n: tries.n + 1, at: Date.now() };
     memory.last = serverVersion;
     remember();
+    try {
+      sessionStorage.setItem("skewguard:from", JSON.stringify({ from: pageVersion, since: staleSince || Date.now(), at: Date.now() }));
+    } catch (e) { /* private mode */ }
     leaving = Date.now();
     if (target === location.href) location.reload();
     else location.assign(target);
@@ -274,8 +301,7 @@
       return;
     }
     banner = document.createElement("div");
-    banner.setAttribute("role", "status");
-    banner.setAttribute("aria-live", "polite");
+    banner.setAttribute("role", "status"); // implies aria-live="polite"
     banner.setAttribute("data-skewguard-banner", "");
     banner.style.cssText = "position:fixed;z-index:2147483647;left:50%;bottom:16px;transform:translateX(-50%);" +
       "display:flex;gap:12px;align-items:center;padding:10px 14px;border-radius:8px;background:#1f2937;color:#fff;" +
@@ -540,6 +566,7 @@
   // A chunk that no longer exists (pruned, or a newer deploy): ask the server, reload when safe.
   // The app still sees the failure (its error boundary decides what to show meanwhile).
   function chunkFailed() {
+    chunkErrors++;
     fetchVersion(true, "chunk").then(function () {
       if (stale && policy !== "reload") {
         policy = "reload"; // a broken page is not worth keeping: reload as soon as it is safe
