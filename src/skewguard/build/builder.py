@@ -95,6 +95,9 @@ class Builder:
         self.pool: ProcessPoolExecutor | None = None  # started once there is enough work
         self.batch: list[str] = []
         self.batch_bytes = 0
+        self.batch_skip: dict[str, frozenset[str]] = {}
+        # Encodings a file must not get, because its sibling's name is a source of its own.
+        self.blocked = _blocked_encodings(files)
         self.compressions: list[Future] = []
 
     # -- orchestration ---------------------------------------------------------------------------
@@ -123,6 +126,9 @@ class Builder:
             complete_outputs=self.complete_outputs,
             cache=self.cache,
             levels=self.levels if self.encoders else None,
+            sources=frozenset(
+                canonical + compress.SUFFIX[e] for canonical, es in self.blocked.items() for e in es
+            ),
         )
         try:
             return self._build(started, start_ns, fingerprint, previous, watched)
@@ -149,6 +155,8 @@ class Builder:
         if self.options.strict and self.report.missing:
             raise MissingReferences(self.report.missing)
 
+        if self.options.file_mode is not None or self.options.dir_mode is not None:
+            self._apply_modes(encodings)
         manifest = self._manifest(encodings)
         self.report.version = manifest.hash
         self.report.release_id = manifest.release.id if manifest.release else ""
@@ -442,12 +450,19 @@ class Builder:
                 return
             # Written by an earlier build: keep its siblings; compress only if it has none.
             path = os.path.join(self.out, emitted.name)
-            existing = [e.name for e in self.encoders if os.path.exists(path + e.suffix)]
+            blocked = self.blocked.get(canonical, ())
+            existing = [
+                e.name
+                for e in self.encoders
+                if e.name not in blocked and os.path.exists(path + e.suffix)
+            ]
             if existing:
                 self.cache.encodings[emitted.name] = sorted(existing)
                 return
         self.batch.append(emitted.name)
         self.batch_bytes += emitted.size
+        if canonical in self.blocked:
+            self.batch_skip[os.path.join(self.out, emitted.name)] = self.blocked[canonical]
         if self.options.workers > 1 and (
             self.batch_bytes >= _BATCH_BYTES or len(self.batch) >= _BATCH_FILES
         ):
@@ -460,7 +475,10 @@ class Builder:
             self.pool = _fork_pool(self.options.workers)
             self.report.processes = self.options.workers
         paths = [os.path.join(self.out, name) for name in self.batch]
-        self.compressions.append(self.pool.submit(compress.compress_paths, paths, self.levels))
+        skip = {p: self.batch_skip[p] for p in paths if p in self.batch_skip}
+        self.compressions.append(
+            self.pool.submit(compress.compress_paths, paths, self.levels, skip)
+        )
         self.batch, self.batch_bytes = [], 0
 
     def _source_bytes(self, canonical: str, source: SourceFile) -> bytes | None:
@@ -485,7 +503,7 @@ class Builder:
     def _finish_compression(self) -> dict[str, tuple[str, ...]]:
         if self.pool is None:  # little to do: not worth starting worker processes
             results = compress.compress_paths(
-                [os.path.join(self.out, n) for n in self.batch], self.levels
+                [os.path.join(self.out, n) for n in self.batch], self.levels, self.batch_skip
             )
         else:
             self._submit_batch()
@@ -498,6 +516,34 @@ class Builder:
             self.report.compression_saved += saved
         live = {e.name for e in self.emitted.values()}
         return {name: tuple(encs) for name, encs in self.cache.encodings.items() if name in live}
+
+    def _apply_modes(self, encodings: dict[str, tuple[str, ...]]) -> None:
+        """Give every output of this release (and the directories holding it) the asked modes.
+
+        Canonical names are hard links to the hashed files, so they share the mode.
+        """
+        file_mode, dir_mode = self.options.file_mode, self.options.dir_mode
+        directories: set[str] = set()
+        for canonical, emitted in self.emitted.items():
+            for name in (emitted.name, canonical):
+                parent = os.path.dirname(name)
+                while parent and parent not in directories:
+                    directories.add(parent)
+                    parent = os.path.dirname(parent)
+            if file_mode is None:
+                continue
+            path = os.path.join(self.out, emitted.name)
+            for variant in [path] + [
+                path + compress.SUFFIX[e] for e in encodings.get(emitted.name, ())
+            ]:
+                try:
+                    os.chmod(variant, file_mode)
+                except FileNotFoundError:
+                    pass
+        if dir_mode is not None:
+            for directory in directories:
+                os.makedirs(os.path.join(self.out, directory), exist_ok=True)
+                os.chmod(os.path.join(self.out, directory), dir_mode)
 
     # -- results ---------------------------------------------------------------------------------
 
@@ -518,7 +564,7 @@ class Builder:
     def _write_originals(self, encodings: dict[str, tuple[str, ...]]) -> list[Future]:
         """Link the canonical names; in worker processes when there are any (wait on the futures)."""
         originals = [
-            (canonical, e.name, encodings.get(e.name, ()))
+            (canonical, e.name, encodings.get(e.name, ()), self.blocked.get(canonical, frozenset()))
             for canonical, e in self.emitted.items()
             if canonical != e.name
         ]
@@ -564,6 +610,21 @@ def _is_fresh(out: str) -> bool:
     """Nothing in the output directory yet but skewguard's own state."""
     with os.scandir(out) as entries:
         return all(entry.name == ".skewguard" for entry in entries)
+
+
+def _blocked_encodings(files: dict[str, SourceFile]) -> dict[str, frozenset[str]]:
+    """Sources whose compressed sibling would take the name of another source, and which encodings."""
+    blocked: dict[str, frozenset[str]] = {}
+    for canonical in files:
+        for suffix in _SUFFIXES:
+            if canonical.endswith(suffix) and canonical[: -len(suffix)] in files:
+                base = canonical[: -len(suffix)]
+                blocked[base] = blocked.get(base, frozenset()) | {_ENCODING_OF[suffix]}
+    return blocked
+
+
+_ENCODING_OF = {suffix: encoding for encoding, suffix in compress.SUFFIX.items()}
+_SUFFIXES = tuple(_ENCODING_OF)
 
 
 def _same_release(a: Manifest, b: Manifest) -> bool:

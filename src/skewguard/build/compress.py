@@ -110,8 +110,12 @@ def encoders_for(levels: Levels) -> list[Encoder]:
     return available_encoders(levels.brotli, levels.zstd, levels.gzip)
 
 
-def compress_paths(paths: list[str], levels: Levels) -> list[tuple[str, tuple[str, ...], int]]:
+def compress_paths(
+    paths: list[str], levels: Levels, skip: dict[str, frozenset[str]] | None = None
+) -> list[tuple[str, tuple[str, ...], int]]:
     """Compress files already written to disk: ``(path, encodings, bytes saved)`` for each.
+
+    ``skip``: encodings not to write for some paths (their sibling's name is a source's).
 
     The unit of work of the build's worker processes (compression runs outside the main
     process, whose many short system calls would otherwise fight compression threads for the
@@ -122,6 +126,8 @@ def compress_paths(paths: list[str], levels: Levels) -> list[tuple[str, tuple[st
     for path in paths:
         with open(path, "rb") as fh:
             data = fh.read()
-        encodings, saved = compress_file(path, data, encoders)
+        excluded = skip.get(path) if skip else None
+        use = [e for e in encoders if e.name not in excluded] if excluded else encoders
+        encodings, saved = compress_file(path, data, use)
         results.append((path, encodings, saved))
     return results

@@ -104,7 +104,8 @@ def plan_prune(out: str, keep: int, max_age: timedelta, now: datetime | None = N
     delete = []
     for name in sorted(candidates - needed):
         for variant in [name] + [name + suffix for suffix in SUFFIX.values()]:
-            if os.path.lexists(os.path.join(out, variant)):
+            # A "sibling" may be a file of its own that a kept release ships (data.csv.gz).
+            if variant not in needed and os.path.lexists(os.path.join(out, variant)):
                 delete.append(variant)
     return PrunePlan([r.id for r in kept], [r.id for r in dropped], delete)
 

@@ -26,6 +26,10 @@ class BuildOptions:
     zstd_level: int = 9
     release_id: str | None = None  # default: the manifest hash
     force: bool = False  # replace a corrupt or foreign staticfiles.json
+    # Permissions of written files and directories (Django's FILE_UPLOAD_PERMISSIONS and
+    # FILE_UPLOAD_DIRECTORY_PERMISSIONS); None: what the umask gives.
+    file_mode: int | None = None
+    dir_mode: int | None = None
     # Worker processes for hashing, scanning and compression; 1 keeps everything in-process.
     # Small builds stay in-process whatever this says: forking would cost more than it saves.
     workers: int = field(default_factory=lambda: usable_cpus())
@@ -38,7 +42,11 @@ class BuildOptions:
     def full_fingerprint(self, encoders: list[str]) -> str:
         """Everything that shapes the output directory, for the up-to-date check."""
         levels = f"{self.brotli_quality},{self.gzip_level},{self.zstd_level}"
-        return f"{self.fingerprint()}|{self.originals}|{self.compress}|{levels}|{encoders}|{self.release_id}"
+        modes = f"{self.file_mode},{self.dir_mode}"
+        return (
+            f"{self.fingerprint()}|{self.originals}|{self.compress}|{levels}|{encoders}"
+            f"|{self.release_id}|{modes}"
+        )
 
 
 @dataclass
