@@ -8,8 +8,9 @@ subclassed with skewguard's storage configured, and compared by structure, not l
 - a 12-hex-digit hash in a name is a hash, whatever its digits (skewguard hashes with SHA-384,
   Django with MD5);
 - skewguard keeps a reference as it was written, where Django re-quotes ``url(...)``, turns
-  ``@import 'x'`` into ``@import url("x")`` and re-spaces ``/*# sourceMappingURL=... */``:
-  quotes, that ``url()`` and the whitespace of a source-map comment are not compared;
+  ``@import 'x'`` into ``@import url("x")``, writes ``import 'x'`` as ``import"x"`` and
+  re-spaces ``/*# sourceMappingURL=... */``: quotes, that ``url()``, the space after ``import``
+  and the whitespace of a source-map comment are not compared;
 - skewguard's manifest is compact JSON (``"version":"1.1"``), Django's is spaced;
 - a literal hashed name opened through the storage is looked up by structure;
 - Django's storage defaults to ``manifest_strict = True``, skewguard's to False (an unknown name
@@ -56,8 +57,9 @@ ADAPTED = {
 _HASH = re.compile(rb"\.[0-9a-f]{12}\.")
 _URL_QUOTES = re.compile(rb"""url\(\s*(['"]?)([^'")]*)\1\s*\)""")
 _SOURCE_MAP = re.compile(rb"/\*#\s*sourceMappingURL=(\S+?)\s*\*/")
-_IMPORT_STRING = re.compile(rb"""import\s+(['"])([^'"]*)\1""")
+_IMPORT_STRING = re.compile(rb"""@import\s+(['"])([^'"]*)\1""")
 _JSON_COLON = re.compile(rb'"\s*:\s*')
+_SIDE_EFFECT_IMPORT = re.compile(rb"""(?<![@\w])import\s*(['"])([^'"]*)\1""")
 
 
 def normalize(value):
@@ -68,7 +70,8 @@ def normalize(value):
         )
     if isinstance(value, bytes):
         value = _HASH.sub(b".<hash>.", value)
-        value = _IMPORT_STRING.sub(rb"import url(\2)", value)
+        value = _IMPORT_STRING.sub(rb"@import url(\2)", value)
+        value = _SIDE_EFFECT_IMPORT.sub(rb'import "\2"', value)
         value = _URL_QUOTES.sub(rb"url(\2)", value)
         value = _JSON_COLON.sub(b'":', value)
         return _SOURCE_MAP.sub(rb"/*# sourceMappingURL=\1 */", value)

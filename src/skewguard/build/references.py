@@ -38,10 +38,12 @@ def _with_lines(data: bytes, found: list[tuple[int, int, str]]) -> list[Referenc
 # --- CSS -------------------------------------------------------------------------------------------
 
 # Consumed inside the regex engine: everything that cannot start a reference, string literals
-# included. It stops at a comment, at "url(" (any case) and at "@import".
+# included, and escapes (a selector such as ``.bg-\[url\(\'a.png\'\)\]`` opens no string). It
+# stops at a comment, at "url(" (any case) and at "@import".
 _CSS_SKIP = re.compile(
     rb"""(?:
-          [^/"'uU@]++
+          [^/"'uU@\\]++
+        | \\[\s\S]
         | "[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?
         | '[^'\\\n]*+(?:\\.[^'\\\n]*+)*+'?
         | /(?!\*)
