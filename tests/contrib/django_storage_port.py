@@ -123,7 +123,7 @@ def configure() -> None:
 def suite() -> unittest.TestSuite:
     from django.conf import settings
     from django.contrib.staticfiles import finders, storage
-    from django.core.management import call_command
+    from django.core.management import CommandError, call_command
     from django.test import override_settings
     from staticfiles_tests import test_storage as upstream
     from staticfiles_tests.cases import CollectionTestCase
@@ -177,7 +177,7 @@ def suite() -> unittest.TestSuite:
         err = StringIO()
         with self.settings(STORAGES={**ours, **strict}):
             storage.staticfiles_storage._setup()
-            with self.assertRaises(Exception):
+            with self.assertRaises(CommandError):
                 call_command("collectstatic", interactive=False, verbosity=0, stderr=err)
         self.assertEqual("Post-processing 'faulty.css' failed!\n\n", err.getvalue())
         storage.staticfiles_storage._setup()
