@@ -413,9 +413,9 @@ def vite() -> None:
     assert long_lived != version_two
     assert not (fresh_root / "assets/main-8_3y83gF.js").exists()
 
-    from skewguard.cli import cli
-
     from click.testing import CliRunner
+
+    from skewguard.cli import cli
 
     result = CliRunner().invoke(cli, ["prune", str(ROOT), "--keep", "1", "--max-age", "0s"])
     assert result.exit_code == 0, result.output
