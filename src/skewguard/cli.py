@@ -89,8 +89,8 @@ def main(args: list[str] | None = None) -> None:
     "--passthrough", metavar="REGEX", help="Names already hashed by a bundler; emitted as they are."
 )
 @click.option("--no-compress", is_flag=True, help="Do not write .gz/.br/.zst siblings.")
-@click.option("--brotli-quality", type=click.IntRange(0, 11), default=9, show_default=True)
-@click.option("--gzip-level", type=click.IntRange(1, 9), default=9, show_default=True)
+@click.option("--brotli-quality", type=click.IntRange(0, 11), default=8, show_default=True)
+@click.option("--gzip-level", type=click.IntRange(1, 9), default=6, show_default=True)
 @click.option("--zstd-level", type=click.IntRange(1, 22), default=9, show_default=True)
 @click.option("--release-id", help="Release id to record (default: the manifest hash).")
 @click.option(

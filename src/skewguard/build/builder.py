@@ -96,6 +96,7 @@ class Builder:
         self.batch: list[str] = []
         self.batch_bytes = 0
         self.batch_skip: dict[str, frozenset[str]] = {}
+        self.written_names: set[str] = set()  # outputs this build wrote (not found complete)
         # Encodings a file must not get, because its sibling's name is a source of its own.
         self.blocked = _blocked_encodings(files)
         self.compressions: list[Future] = []
@@ -232,23 +233,43 @@ class Builder:
     # -- leaves, in worker processes -----------------------------------------------------------
 
     def _scan_and_emit_leaves(self) -> None:
-        """Scan every source; emit the files whose output is their source (see leaves.py)."""
+        """Scan every source; emit the files whose output is their source (see leaves.py).
+
+        Sources the cache knows (same size and mtime, outside the racy window) need no reading:
+        they are handled here, and only the others go to worker processes, if there are enough
+        of them to be worth forking. A rerun after one change forks nothing.
+        """
         sources = list(self.files.values())
         total = len(sources)
-        if self._worth_forking(sources):
+        lookup = self.cache.lookup
+        unknown = [i for i, source in enumerate(sources) if lookup(source) is None]
+        results: list[Scanned | None] = [None] * total
+        if len(unknown) < total:
+            known_at = sorted(set(range(total)).difference(unknown))
+            for i, scanned in zip(
+                known_at, scan_chunk([sources[i] for i in known_at], self.context), strict=True
+            ):
+                results[i] = scanned
+            self.progress(len(known_at), total)
+        todo = [sources[i] for i in unknown]
+        if self._worth_forking(todo):
             use_context(self.context)  # before the pool forks: workers inherit it
             self.pool = _fork_pool(self.options.workers)
             self.report.processes = self.options.workers
-            chunks = split(sources, self.options.workers, compressing=bool(self.encoders))
+            chunks = split(todo, self.options.workers, compressing=bool(self.encoders))
             futures = [(len(chunk), self.pool.submit(scan_chunk, chunk)) for chunk in chunks]
+            done = iter(unknown)
             for size, future in futures:  # in submission order: a deterministic report
                 for scanned in future.result():
-                    self._take(scanned)
+                    results[next(done)] = scanned
                 self.progress(size, total)
-        else:
-            for scanned in scan_chunk(sources, self.context):
-                self._take(scanned)
-            self.progress(total, total)
+        elif todo:
+            for i, scanned in zip(unknown, scan_chunk(todo, self.context), strict=True):
+                results[i] = scanned
+            self.progress(len(todo), total)
+        for scanned in results:  # in source order, however the work was split
+            assert scanned is not None
+            self._take(scanned)
 
     def _worth_forking(self, sources: list[SourceFile]) -> bool:
         if self.options.workers < 2:
@@ -436,6 +457,8 @@ class Builder:
         ``encodings``: the siblings a worker already wrote along with the file, if it did.
         """
         self.emitted[canonical] = emitted
+        if written:
+            self.written_names.add(emitted.name)
         self.report.files += 1
         self.report.bytes += emitted.size
         if encodings is not None:
@@ -523,8 +546,15 @@ class Builder:
         Canonical names are hard links to the hashed files, so they share the mode.
         """
         file_mode, dir_mode = self.options.file_mode, self.options.dir_mode
+        # Outputs found complete got their modes from the build that wrote them, unless the
+        # asked modes changed since.
+        modes = f"{file_mode},{dir_mode}"
+        every = self.cache.modes != modes
+        self.cache.modes = modes
         directories: set[str] = set()
         for canonical, emitted in self.emitted.items():
+            if not every and emitted.name not in self.written_names:
+                continue
             for name in (emitted.name, canonical):
                 parent = os.path.dirname(name)
                 while parent and parent not in directories:

@@ -37,6 +37,8 @@ class BuildCache:
     outputs: dict[str, list] = field(default_factory=dict)
     # hashed name -> encodings whose siblings exist
     encodings: dict[str, list[str]] = field(default_factory=dict)
+    # file and directory modes the last build applied ("None,None": left to the umask)
+    modes: str = "None,None"
 
     @classmethod
     def load(cls, path: str, fingerprint: str) -> BuildCache:
@@ -57,6 +59,7 @@ class BuildCache:
                 sources,
                 dict(document["outputs"]),
                 dict(document["encodings"]),
+                str(document.get("modes", "None,None")),
             )
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return cls(fingerprint)  # a missing or damaged cache only costs a full rebuild
@@ -91,6 +94,7 @@ class BuildCache:
             },
             "outputs": self.outputs,
             "encodings": self.encodings,
+            "modes": self.modes,
         }
         os.makedirs(os.path.dirname(path), exist_ok=True)
         write_atomic(path, json.dumps(document, separators=(",", ":")).encode())

@@ -106,7 +106,7 @@ def split(files: list[SourceFile], workers: int, compressing: bool) -> list[list
     chunks: list[list[SourceFile]] = []
     current: list[SourceFile] = []
     budget = 0
-    for source, weight in zip(files, costs):
+    for source, weight in zip(files, costs, strict=True):
         current.append(source)
         budget += weight
         if budget >= target:

@@ -209,7 +209,11 @@ def _collected_sources(paths: dict[str, tuple[Any, str]]) -> tuple[dict[str, Any
     stat = os.stat
     for prefixed, (storage, path) in paths.items():
         try:
-            source = storage.path(path)
+            if type(storage).path is FileSystemStorage.path:
+                # The finder listed this name inside the storage: no need for safe_join's checks.
+                source = os.path.join(storage.location, path)
+            else:
+                source = storage.path(path)
         except NotImplementedError:
             raise BuildError(
                 f"{prefixed}: its storage {type(storage).__name__} has no local path; skewguard "
