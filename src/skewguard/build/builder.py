@@ -107,7 +107,7 @@ class Builder:
         watched = [p for spec in self.specs for p in vite_manifest_candidates(spec)] + [
             manifest_path(self.out)
         ]
-        previous = self._previous_manifest()
+        previous = self.previous = self._previous_manifest()
         self.history = load_history(self.out)
         # Outputs a completed build recorded. Only these are trusted when found on disk: a file
         # of the same name left by a killed build may be partial, and is written again.
@@ -286,7 +286,12 @@ class Builder:
         if scanned.learned:
             source = self.files[canonical]
             self.cache.sources[source.path] = CachedSource(
-                source.size, source.mtime_ns, scanned.digest, scanned.refs
+                source.size,
+                source.mtime_ns,
+                scanned.digest,
+                scanned.refs,
+                canonical,
+                scanned.targets,
             )
         if scanned.refs:
             self.refs[canonical] = scanned.refs
@@ -593,8 +598,24 @@ class Builder:
 
     def _write_originals(self, encodings: dict[str, tuple[str, ...]]) -> list[Future]:
         """Link the canonical names; in worker processes when there are any (wait on the futures)."""
+        previous = self.previous
+        before = previous.paths if previous is not None else {}
+        written = self.written_names
+
+        def unchanged(canonical: str, name: str, encs: tuple[str, ...]) -> bool:
+            if before.get(canonical) != name or name in written:
+                return False
+            info = previous.files.get(name) if previous is not None else None
+            return info is not None and tuple(info.encodings) == tuple(encs)
+
         originals = [
-            (canonical, e.name, encodings.get(e.name, ()), self.blocked.get(canonical, frozenset()))
+            (
+                canonical,
+                e.name,
+                encodings.get(e.name, ()),
+                self.blocked.get(canonical, frozenset()),
+                unchanged(canonical, e.name, encodings.get(e.name, ())),
+            )
             for canonical, e in self.emitted.items()
             if canonical != e.name
         ]

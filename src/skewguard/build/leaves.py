@@ -160,7 +160,15 @@ def _scan_one(
         digest = hashlib.sha384(data).hexdigest()
         learned = True
     if refs:  # rewritten by the main process, in dependency order
-        targets = resolve_targets(refs, canonical, context.static_url)
+        if (
+            not learned
+            and cached is not None
+            and cached.targets is not None
+            and (cached.canonical == canonical)
+        ):
+            targets = cached.targets
+        else:
+            targets = resolve_targets(refs, canonical, context.static_url)
         return Scanned(
             canonical,
             None,

@@ -8,14 +8,15 @@ Independent per file, so a large build links them from its worker processes.
 from __future__ import annotations
 
 import os
-from stat import S_ISLNK
+from stat import S_ISLNK, S_ISREG
 
 from ..atomic import link_atomic
 from ..encodings import SUFFIX
 
 # (canonical name, hashed name, encodings whose siblings exist, encodings whose sibling name is
-# another source's file: never touched here)
-Original = tuple[str, str, tuple[str, ...], frozenset[str]]
+# another source's file: never touched here, and whether the previous release linked this
+# canonical name to the same hashed file with the same siblings)
+Original = tuple[str, str, tuple[str, ...], frozenset[str], bool]
 
 
 def link_originals(out: str, originals: list[Original], fresh: bool) -> None:
@@ -23,9 +24,20 @@ def link_originals(out: str, originals: list[Original], fresh: bool) -> None:
 
     ``fresh``: the output directory held nothing before this build, so no sibling can be stale.
     """
-    for canonical, hashed, encodings, foreign in originals:
+    lstat = os.lstat
+    for canonical, hashed, encodings, foreign, unchanged in originals:
         hashed_path = out + "/" + hashed
         canonical_path = out + "/" + canonical
+        if unchanged:
+            # Still the hard link the previous build made (a rerun after one change): one
+            # system call. A symlink (collectstatic --link) or a lone copy is linked again.
+            try:
+                st = lstat(canonical_path)
+            except FileNotFoundError:
+                pass
+            else:
+                if S_ISREG(st.st_mode) and st.st_nlink > 1:
+                    continue
         _link(hashed_path, canonical_path)
         for encoding in encodings:
             _link(hashed_path + SUFFIX[encoding], canonical_path + SUFFIX[encoding])
