@@ -445,5 +445,15 @@ class RemoteStorage(ManifestStorage):
         raise AssertionError("nothing may be uploaded")
 
 
+def no_post_process() -> None:
+    """--no-post-process: a plain copy of the originals, no build."""
+    write(SRC / "css/app.css", "a{}")
+    setup()
+    collect(post_process=False)
+    assert (ROOT / "css/app.css").read_text() == "a{}"
+    assert not (ROOT / "staticfiles.json").exists()
+    print("OK")
+
+
 if __name__ == "__main__":
     globals()[sys.argv[1]]()

@@ -24,6 +24,7 @@ SCENARIOS = [
     "incremental",
     "link_flag",
     "vite",
+    "no_post_process",
 ]
 
 

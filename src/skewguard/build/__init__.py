@@ -110,7 +110,7 @@ def _build(
         )
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     """Pruning helpers, imported on first use: a build does not need them."""
     if name in ("PrunePlan", "apply_prune", "parse_duration", "plan_prune"):
         from . import history

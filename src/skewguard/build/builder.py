@@ -16,9 +16,11 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
+from typing import Any
 
 from ..manifest import FileInfo, Manifest, ManifestError, Release, manifest_path, paths_hash
 from . import compress
@@ -63,10 +65,10 @@ class Builder:
         specs: list[SourceSpec],
         out: str,
         options: BuildOptions,
-        progress,
-        files,
-        scan_warnings,
-    ):
+        progress: Callable[[int, int], None] | None,
+        files: dict[str, SourceFile],
+        scan_warnings: list[str],
+    ) -> None:
         self.specs = specs
         self.files: dict[str, SourceFile] = files
         self.scan_warnings = scan_warnings
@@ -99,7 +101,7 @@ class Builder:
         self.written_names: set[str] = set()  # outputs this build wrote (not found complete)
         # Encodings a file must not get, because its sibling's name is a source of its own.
         self.blocked = _blocked_encodings(files)
-        self.compressions: list[Future] = []
+        self.compressions: list[Future[Any]] = []
 
     # -- orchestration ---------------------------------------------------------------------------
 
@@ -168,6 +170,7 @@ class Builder:
                 if self.options.originals
                 else []
             )
+            assert manifest.release is not None  # _manifest() always sets one
             record = ReleaseRecord(
                 id=manifest.release.id,
                 hash=manifest.hash,
@@ -267,9 +270,9 @@ class Builder:
             for i, scanned in zip(unknown, scan_chunk(todo, self.context), strict=True):
                 results[i] = scanned
             self.progress(len(todo), total)
-        for scanned in results:  # in source order, however the work was split
-            assert scanned is not None
-            self._take(scanned)
+        for result in results:  # in source order, however the work was split
+            assert result is not None
+            self._take(result)
 
     def _worth_forking(self, sources: list[SourceFile]) -> bool:
         if self.options.workers < 2:
@@ -295,7 +298,7 @@ class Builder:
             )
         if scanned.refs:
             self.refs[canonical] = scanned.refs
-            self.targets[canonical] = scanned.targets
+            self.targets[canonical] = scanned.targets or []
             self.digests[canonical] = scanned.digest
             if scanned.data is not None:
                 self.contents[canonical] = scanned.data
@@ -596,7 +599,7 @@ class Builder:
             paths, app_hash, files, Release(self.options.release_id or app_hash, built_at)
         )
 
-    def _write_originals(self, encodings: dict[str, tuple[str, ...]]) -> list[Future]:
+    def _write_originals(self, encodings: dict[str, tuple[str, ...]]) -> list[Future[Any]]:
         """Link the canonical names; in worker processes when there are any (wait on the futures)."""
         previous = self.previous
         before = previous.paths if previous is not None else {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..atomic import write_atomic
 from .references import Reference
@@ -39,7 +40,7 @@ class BuildCache:
     previous_start_ns: int = 0
     sources: dict[str, CachedSource] = field(default_factory=dict)
     # output key (source digest + rewrites) -> [hashed name, file hash, integrity, size]
-    outputs: dict[str, list] = field(default_factory=dict)
+    outputs: dict[str, list[Any]] = field(default_factory=dict)
     # hashed name -> encodings whose siblings exist
     encodings: dict[str, list[str]] = field(default_factory=dict)
     # file and directory modes the last build applied ("None,None": left to the umask)
@@ -106,7 +107,7 @@ def _source_to_json(entry: CachedSource) -> list[object]:
     return [entry.size, entry.mtime_ns, entry.digest, refs, entry.canonical, targets]
 
 
-def _source_from_json(e: list) -> CachedSource:  # type: ignore[type-arg]
+def _source_from_json(e: list[Any]) -> CachedSource:
     refs = None if e[3] is None else [Reference(*r) for r in e[3]]
     targets = None
     if e[5] is not None and refs is not None:

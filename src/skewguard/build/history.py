@@ -87,7 +87,8 @@ def plan_prune(out: str, keep: int, max_age: timedelta, now: datetime | None = N
         raise BuildError(f"cannot prune without a current manifest: {exc}") from None
     now = now or datetime.now(UTC)
     newest = {r.id for r in releases[-keep:]}
-    kept, dropped = [], []
+    kept: list[ReleaseRecord] = []
+    dropped: list[ReleaseRecord] = []
     for record in releases:
         young = _age(record, now) <= max_age
         is_current = current.release is not None and record.id == current.release.id

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import BuildError
 
@@ -68,7 +69,7 @@ class BuildReport:
     seconds: float = 0.0
 
     @classmethod
-    def replay(cls, recorded: dict, seconds: float) -> BuildReport:
+    def replay(cls, recorded: dict[str, Any], seconds: float) -> BuildReport:
         """The report of an up-to-date rebuild: the previous one, with nothing written."""
         fields = (
             "out",

@@ -20,20 +20,21 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
-from django.conf import settings
-from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
-from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
-from django.core.management.base import CommandError
+from django.conf import settings  # type: ignore[import-untyped]
+from django.contrib.staticfiles.storage import ManifestStaticFilesStorage  # type: ignore[import-untyped]
+from django.core.files.base import ContentFile  # type: ignore[import-untyped]
+from django.core.files.storage import FileSystemStorage  # type: ignore[import-untyped]
+from django.core.management.base import CommandError  # type: ignore[import-untyped]
 
 # How many missing references collectstatic prints at normal verbosity.
 MISSING_SHOWN = 5
 _CONTAINERS_DOC = "docs/deployment.md (containers: build once, publish with `skewguard publish`)"
 
 
-class ManifestStorage(ManifestStaticFilesStorage):
+class ManifestStorage(ManifestStaticFilesStorage):  # type: ignore[misc]
     manifest_strict = (
         False  # an unknown name falls back to its canonical URL, like skewguard's static()
     )
@@ -58,7 +59,8 @@ class ManifestStorage(ManifestStaticFilesStorage):
         if command is not None and command.post_process:
             # post_process builds from the source file itself: a copy would only be read back.
             return name
-        return super().save(name, content, max_length=max_length)
+        saved: str = super().save(name, content, max_length=max_length)
+        return saved
 
     def delete(self, name: str) -> None:
         command = _collecting()
@@ -189,7 +191,7 @@ class ManifestStorage(ManifestStaticFilesStorage):
         from ...manifest import FileInfo, Manifest, ManifestError, paths_hash
 
         try:
-            current = Manifest.parse(self.read_manifest().encode())  # type: ignore[union-attr]
+            current = Manifest.parse(self.read_manifest().encode())
         except (AttributeError, ManifestError):
             current = None
         paths = dict(self.hashed_files)
@@ -294,9 +296,11 @@ def _collecting() -> Any:
     step apart from any other use of the storage; if Django ever renames the command class,
     this finds nothing and the storage simply copies as Django's own does.
     """
-    from django.contrib.staticfiles.management.commands.collectstatic import Command
+    from django.contrib.staticfiles.management.commands.collectstatic import (  # type: ignore[import-untyped]
+        Command,
+    )
 
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     for _ in range(6):
         if frame is None:
             return None
@@ -309,7 +313,7 @@ def _collecting() -> Any:
 
 def _clearing() -> bool:
     """Whether this call comes from collectstatic's ``--clear`` (which empties STATIC_ROOT)."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     for _ in range(6):
         if frame is None:
             return False
