@@ -89,6 +89,8 @@ class ManifestStorage(ManifestStaticFilesStorage):  # type: ignore[misc]
         except BuildError as exc:
             yield "skewguard", None, CommandError(str(exc))
             return
+        if not files:  # a project without static files: nothing to build, as with Django's
+            return
         build_options = self._build_options()
         try:
             report = build_collected(files, roots, self.location, build_options)
