@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from .errors import BuildError
 from .lock import exclusive
@@ -110,7 +111,7 @@ def _build(
         )
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
     """Pruning helpers, imported on first use: a build does not need them."""
     if name in ("PrunePlan", "apply_prune", "parse_duration", "plan_prune"):
         from . import history

@@ -23,18 +23,18 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
-from django.conf import settings  # type: ignore[import-untyped]
-from django.contrib.staticfiles.storage import ManifestStaticFilesStorage  # type: ignore[import-untyped]
-from django.core.files.base import ContentFile  # type: ignore[import-untyped]
-from django.core.files.storage import FileSystemStorage  # type: ignore[import-untyped]
-from django.core.management.base import CommandError  # type: ignore[import-untyped]
+from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
+from django.core.management.base import CommandError
 
 # How many missing references collectstatic prints at normal verbosity.
 MISSING_SHOWN = 5
 _CONTAINERS_DOC = "docs/deployment.md (containers: build once, publish with `skewguard publish`)"
 
 
-class ManifestStorage(ManifestStaticFilesStorage):  # type: ignore[misc]
+class ManifestStorage(ManifestStaticFilesStorage):
     manifest_strict = (
         False  # an unknown name falls back to its canonical URL, like skewguard's static()
     )
@@ -298,7 +298,7 @@ def _collecting() -> Any:
     step apart from any other use of the storage; if Django ever renames the command class,
     this finds nothing and the storage simply copies as Django's own does.
     """
-    from django.contrib.staticfiles.management.commands.collectstatic import (  # type: ignore[import-untyped]
+    from django.contrib.staticfiles.management.commands.collectstatic import (
         Command,
     )
 
