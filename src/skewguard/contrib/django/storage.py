@@ -92,6 +92,10 @@ class ManifestStorage(ManifestStaticFilesStorage):
         if not files:  # a project without static files: nothing to build, as with Django's
             return
         build_options = self._build_options()
+        if command is not None and command.symlink:
+            # --link replaced canonical names with symlinks to the sources: check every output
+            # instead of trusting the up-to-date stamp, so that they are linked again.
+            build_options.force = True
         try:
             report = build_collected(files, roots, self.location, build_options)
         except MissingReferences as exc:
@@ -233,7 +237,7 @@ def _collected_sources(paths: dict[str, tuple[Any, str]]) -> tuple[dict[str, Any
     stat = os.stat
     for prefixed, (storage, path) in paths.items():
         try:
-            if type(storage).path is FileSystemStorage.path:
+            if getattr(type(storage), "path", None) is FileSystemStorage.path:
                 # The finder listed this name inside the storage: no need for safe_join's checks.
                 source = os.path.join(storage.location, path)
             else:
