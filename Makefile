@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint fuzz install bench bench-runtime clean
+.PHONY: run test lint fuzz install venv313 bench bench-runtime clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+# A second, small environment: Python 3.13 with Django 6, where the Django storage tests run too
+# (tests/contrib/test_django_storage_port.py). Skipped with a message when no Python 3.13 exists.
+PYTHON313 ?= $(shell PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null || command -v python3.13 2>/dev/null)
+VENV313   := .venv313
+$(VENV313)/.installed: pyproject.toml
+	@if [ -z "$(PYTHON313)" ]; then echo "no Python 3.13: the Django 6 run is skipped"; exit 0; fi; \
+	$(PYTHON313) -m venv $(VENV313) && \
+	$(VENV313)/bin/python -m pip install --quiet -e . 'django>=6.0' 'brotli>=1.1' 'zstandard>=0.22' && \
+	touch $@
+
+venv313: $(VENV313)/.installed
 
 # Main job: the demo on http://127.0.0.1:8000 (PORT=8001 make run for another port).
 PORT ?= 8000
@@ -30,7 +42,7 @@ lint: install
 
 # Whole test suite. In CI (CI=true) missing system tools are installed first;
 # pytest's "no tests collected" (exit 5) counts as a failure.
-test: install
+test: install venv313
 	bash scripts/ensure-tools.sh
 	$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
@@ -50,4 +62,4 @@ bench-runtime: install
 	$(BIN)/python bench/runtime.py
 
 clean:
-	rm -rf $(VENV) examples/dist bench/.work tests/fixtures/npm/node_modules
+	rm -rf $(VENV) $(VENV313) examples/dist bench/.work tests/fixtures/npm/node_modules

@@ -89,8 +89,8 @@ def main(args: list[str] | None = None) -> None:
     "--passthrough", metavar="REGEX", help="Names already hashed by a bundler; emitted as they are."
 )
 @click.option("--no-compress", is_flag=True, help="Do not write .gz/.br/.zst siblings.")
-@click.option("--brotli-quality", type=click.IntRange(0, 11), default=9, show_default=True)
-@click.option("--gzip-level", type=click.IntRange(1, 9), default=9, show_default=True)
+@click.option("--brotli-quality", type=click.IntRange(0, 11), default=8, show_default=True)
+@click.option("--gzip-level", type=click.IntRange(1, 9), default=6, show_default=True)
 @click.option("--zstd-level", type=click.IntRange(1, 22), default=9, show_default=True)
 @click.option("--release-id", help="Release id to record (default: the manifest hash).")
 @click.option(
@@ -112,24 +112,24 @@ def main(args: list[str] | None = None) -> None:
     help="Then publish the build to this release store (file:///path, s3://bucket/prefix).",
 )
 def build(
-    sources,
-    out,
-    no_originals,
-    strict,
-    no_es_modules,
-    static_url,
-    hash_length,
-    passthrough,
-    no_compress,
-    brotli_quality,
-    gzip_level,
-    zstd_level,
-    release_id,
-    force,
-    jobs,
-    quiet,
-    as_json,
-    publish_url,
+    sources: tuple[str, ...],
+    out: str,
+    no_originals: bool,
+    strict: bool,
+    no_es_modules: bool,
+    static_url: str,
+    hash_length: int,
+    passthrough: str | None,
+    no_compress: bool,
+    brotli_quality: int,
+    gzip_level: int,
+    zstd_level: int,
+    release_id: str | None,
+    force: bool,
+    jobs: int | None,
+    quiet: bool,
+    as_json: bool,
+    publish_url: str | None,
 ) -> None:
     """Build content-hashed static files from SRC directories into --out.
 

@@ -42,7 +42,10 @@ class Settings:
     DEBUG: bool = False  # dev mode: no 409s, ?v= query URLs, no manifest needed
     VITE_HOT_FILE: str = "public/hot"  # present: Vite dev server running, dev mode
     MANIFEST_REQUIRED: bool = True  # outside dev mode, a missing manifest fails start-up
-    STRICT: bool = False  # static() of an unknown path raises instead of warning
+    STRICT: bool = (
+        False  # static() of an unknown path raises; collectstatic fails on a missing reference
+    )
+    COMPRESS: bool = True  # collectstatic (skewguard's Django storage) writes .gz/.br/.zst siblings
     VERSION_PATH: str = "/version"
     BUST_PATH: str = "/cache/bust"
     SERVE_STATIC: bool = True  # sg.asgi()/sg.wsgi() also serve STATIC_ROOT under STATIC_URL
@@ -163,7 +166,8 @@ SETTING_DOCS = {
     "DEBUG": "Dev mode: no 409s, `?v=` URLs, files straight from the source directories, no manifest needed.",
     "VITE_HOT_FILE": "When this file exists (Vite's dev server wrote it), dev mode; the version comes from its URL.",
     "MANIFEST_REQUIRED": "Outside dev mode, a missing or corrupt manifest stops start-up (False: version `unknown` and a warning).",
-    "STRICT": "`static()` of a path the manifest does not know raises instead of warning.",
+    "STRICT": "`static()` of a path the manifest does not know raises instead of warning; Django's `collectstatic` with skewguard's storage fails on a missing reference.",
+    "COMPRESS": "Django's `collectstatic` with skewguard's storage writes precompressed `.gz`/`.br`/`.zst` siblings (`skewguard build --no-compress` for the CLI).",
     "VERSION_PATH": "Path of the version endpoint.",
     "BUST_PATH": "Path of the bust endpoint.",
     "SERVE_STATIC": "`sg.asgi()` / `sg.wsgi()` also serve `STATIC_ROOT` under `STATIC_URL`.",

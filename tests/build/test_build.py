@@ -79,7 +79,10 @@ def test_css_rewrites_keep_form_query_and_fragment(tmp_path):
     build([str(src)], str(out), opts())
     paths = manifest(out)["paths"]
     text = emitted(out, "css/app.css")
-    base = lambda p: paths[p].rsplit("/", 1)[1]
+
+    def base(p):
+        return paths[p].rsplit("/", 1)[1]
+
     assert f"@import '{base('css/base.css')}';" in text
     assert f'@import url("../vendor/{base("vendor/x.css")}");' in text
     assert f"url(../img/{base('img/logo.png')})" in text
@@ -126,7 +129,10 @@ def test_js_module_specifiers_and_source_map(tmp_path):
     out = tmp_path / "out"
     build([str(src)], str(out), opts())
     paths = manifest(out)["paths"]
-    base = lambda p: paths[p].rsplit("/", 1)[1]
+
+    def base(p):
+        return paths[p].rsplit("/", 1)[1]
+
     text = emitted(out, "js/main.js")
     assert f'from "./lib/{base("js/lib/a.js")}"' in text
     assert f'import "/static/js/{base("js/side.js")}"' in text
@@ -323,7 +329,10 @@ def test_determinism_across_directories_and_creation_order(tmp_path):
     os.utime(b / "app.js", (1, 1))  # different mtimes must not matter
     build([str(a)], str(tmp_path / "oa"), BuildOptions())
     build([str(b)], str(tmp_path / "ob"), BuildOptions())
-    strip = lambda p: re.sub(r'"built_at": "[^"]*"', "", (p / "staticfiles.json").read_text())
+
+    def strip(p):
+        return re.sub(r'"built_at": "[^"]*"', "", (p / "staticfiles.json").read_text())
+
     assert strip(tmp_path / "oa") == strip(tmp_path / "ob")
 
 

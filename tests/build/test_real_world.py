@@ -101,7 +101,7 @@ def test_well_known_references(built):
 def test_the_build_reports_no_errors(built):
     _, out, report, manifest = built
     assert report.files == len(manifest["paths"]) > 9000
-    for name, info in manifest["files"].items():
+    for _name, info in manifest["files"].items():
         assert info["integrity"].startswith("sha384-")
     assert os.path.getsize(out / "staticfiles.json") > 0
 

@@ -161,3 +161,10 @@ def test_css_escaped_quotes_and_comment_stars():
     b { background: url("real.png"); }
     """
     assert css(text) == ["real.png"]
+
+
+def test_css_escaped_quotes_outside_strings_open_no_string():
+    # A Tailwind-style selector escapes quotes and parentheses; the url() after it is real.
+    text = r".tw\:bg-\[url\(\'non_exist.png\'\)\] { background: url(../img/a.png); }"
+    assert css(text) == ["../img/a.png"]
+    assert css(r'.a\"b { background: url(x.png) } .c { content: "url(y.png)" }') == ["x.png"]

@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from .errors import BuildError
 from .lock import exclusive
 from .options import BuildOptions, BuildReport, MissingReferences
-from .sources import parse_source_spec, scan_sources
+from .outputs import STATE_DIR, refuse_output_collisions, remove_stale_temporaries
+from .sources import SourceFile, SourceSpec, parse_source_spec, scan_sources
 from .stamp import STAMP_PATH, BuildStamp
-
-STATE_DIR = ".skewguard"
 
 __all__ = [
     "STATE_DIR",
@@ -27,6 +27,7 @@ __all__ = [
     "PrunePlan",
     "apply_prune",
     "build",
+    "build_collected",
     "parse_duration",
     "plan_prune",
 ]
@@ -42,13 +43,44 @@ def build(
 
     ``progress(advance, total)`` is called as files are emitted (not for an up-to-date rebuild).
     """
+    specs = [parse_source_spec(s) for s in sources]
+    out = os.path.abspath(out)
+
+    def collect() -> tuple[dict[str, SourceFile], list[str]]:
+        return scan_sources(specs, exclude_dir=out)
+
+    return _build(specs, out, options or BuildOptions(), progress, collect)
+
+
+def build_collected(
+    files: dict[str, SourceFile],
+    roots: list[SourceSpec],
+    out: str,
+    options: BuildOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Build exactly ``files`` (canonical path -> source on disk), as a caller collected them.
+
+    What Django's collectstatic uses: its finders have already applied the ignore patterns.
+    ``roots`` are the directories the files come from, under their URL prefix; a bundler's
+    manifest there (``.vite/manifest.json``) is read whatever the ignore patterns were.
+    """
+    return _build(
+        roots, os.path.abspath(out), options or BuildOptions(), progress, lambda: (files, [])
+    )
+
+
+def _build(
+    specs: list[SourceSpec],
+    out: str,
+    options: BuildOptions,
+    progress: Callable[[int, int], None] | None,
+    collect: Callable[[], tuple[dict[str, SourceFile], list[str]]],
+) -> BuildReport:
     started = time.perf_counter()
     start_ns = time.time_ns()
-    options = options or BuildOptions()
-    specs = [parse_source_spec(s) for s in sources]
     if not specs:
         raise BuildError("no source directories given")
-    out = os.path.abspath(out)
     for spec in specs:
         if os.path.realpath(spec.root) == os.path.realpath(out):
             raise BuildError(f"output directory {out} is also a source directory")
@@ -60,9 +92,11 @@ def build(
     if not os.access(out, os.W_OK):
         raise BuildError(f"output directory {out} is not writable")
     with exclusive(state_dir):
-        files, scan_warnings = scan_sources(specs, exclude_dir=out)
+        remove_stale_temporaries(out)
+        files, scan_warnings = collect()
         if not files:
             raise BuildError("no files found in " + ", ".join(s.root for s in specs))
+        refuse_output_collisions(files)
         fingerprint = options.full_fingerprint(_encoder_names(options))
         stamp = None if options.force else BuildStamp.load(os.path.join(out, STAMP_PATH))
         if stamp is not None and stamp.matches(fingerprint, files):
@@ -77,7 +111,7 @@ def build(
         )
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """Pruning helpers, imported on first use: a build does not need them."""
     if name in ("PrunePlan", "apply_prune", "parse_duration", "plan_prune"):
         from . import history

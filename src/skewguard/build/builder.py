@@ -16,9 +16,11 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
+from typing import Any
 
 from ..manifest import FileInfo, Manifest, ManifestError, Release, manifest_path, paths_hash
 from . import compress
@@ -63,10 +65,10 @@ class Builder:
         specs: list[SourceSpec],
         out: str,
         options: BuildOptions,
-        progress,
-        files,
-        scan_warnings,
-    ):
+        progress: Callable[[int, int], None] | None,
+        files: dict[str, SourceFile],
+        scan_warnings: list[str],
+    ) -> None:
         self.specs = specs
         self.files: dict[str, SourceFile] = files
         self.scan_warnings = scan_warnings
@@ -95,7 +97,11 @@ class Builder:
         self.pool: ProcessPoolExecutor | None = None  # started once there is enough work
         self.batch: list[str] = []
         self.batch_bytes = 0
-        self.compressions: list[Future] = []
+        self.batch_skip: dict[str, frozenset[str]] = {}
+        self.written_names: set[str] = set()  # outputs this build wrote (not found complete)
+        # Encodings a file must not get, because its sibling's name is a source of its own.
+        self.blocked = _blocked_encodings(files)
+        self.compressions: list[Future[Any]] = []
 
     # -- orchestration ---------------------------------------------------------------------------
 
@@ -103,7 +109,7 @@ class Builder:
         watched = [p for spec in self.specs for p in vite_manifest_candidates(spec)] + [
             manifest_path(self.out)
         ]
-        previous = self._previous_manifest()
+        previous = self.previous = self._previous_manifest()
         self.history = load_history(self.out)
         # Outputs a completed build recorded. Only these are trusted when found on disk: a file
         # of the same name left by a killed build may be partial, and is written again.
@@ -123,6 +129,9 @@ class Builder:
             complete_outputs=self.complete_outputs,
             cache=self.cache,
             levels=self.levels if self.encoders else None,
+            sources=frozenset(
+                canonical + compress.SUFFIX[e] for canonical, es in self.blocked.items() for e in es
+            ),
         )
         try:
             return self._build(started, start_ns, fingerprint, previous, watched)
@@ -149,6 +158,8 @@ class Builder:
         if self.options.strict and self.report.missing:
             raise MissingReferences(self.report.missing)
 
+        if self.options.file_mode is not None or self.options.dir_mode is not None:
+            self._apply_modes(encodings)
         manifest = self._manifest(encodings)
         self.report.version = manifest.hash
         self.report.release_id = manifest.release.id if manifest.release else ""
@@ -159,6 +170,7 @@ class Builder:
                 if self.options.originals
                 else []
             )
+            assert manifest.release is not None  # _manifest() always sets one
             record = ReleaseRecord(
                 id=manifest.release.id,
                 hash=manifest.hash,
@@ -224,23 +236,43 @@ class Builder:
     # -- leaves, in worker processes -----------------------------------------------------------
 
     def _scan_and_emit_leaves(self) -> None:
-        """Scan every source; emit the files whose output is their source (see leaves.py)."""
+        """Scan every source; emit the files whose output is their source (see leaves.py).
+
+        Sources the cache knows (same size and mtime, outside the racy window) need no reading:
+        they are handled here, and only the others go to worker processes, if there are enough
+        of them to be worth forking. A rerun after one change forks nothing.
+        """
         sources = list(self.files.values())
         total = len(sources)
-        if self._worth_forking(sources):
+        lookup = self.cache.lookup
+        unknown = [i for i, source in enumerate(sources) if lookup(source) is None]
+        results: list[Scanned | None] = [None] * total
+        if len(unknown) < total:
+            known_at = sorted(set(range(total)).difference(unknown))
+            for i, scanned in zip(
+                known_at, scan_chunk([sources[i] for i in known_at], self.context), strict=True
+            ):
+                results[i] = scanned
+            self.progress(len(known_at), total)
+        todo = [sources[i] for i in unknown]
+        if self._worth_forking(todo):
             use_context(self.context)  # before the pool forks: workers inherit it
             self.pool = _fork_pool(self.options.workers)
             self.report.processes = self.options.workers
-            chunks = split(sources, self.options.workers, compressing=bool(self.encoders))
+            chunks = split(todo, self.options.workers, compressing=bool(self.encoders))
             futures = [(len(chunk), self.pool.submit(scan_chunk, chunk)) for chunk in chunks]
+            done = iter(unknown)
             for size, future in futures:  # in submission order: a deterministic report
                 for scanned in future.result():
-                    self._take(scanned)
+                    results[next(done)] = scanned
                 self.progress(size, total)
-        else:
-            for scanned in scan_chunk(sources, self.context):
-                self._take(scanned)
-            self.progress(total, total)
+        elif todo:
+            for i, scanned in zip(unknown, scan_chunk(todo, self.context), strict=True):
+                results[i] = scanned
+            self.progress(len(todo), total)
+        for result in results:  # in source order, however the work was split
+            assert result is not None
+            self._take(result)
 
     def _worth_forking(self, sources: list[SourceFile]) -> bool:
         if self.options.workers < 2:
@@ -257,11 +289,16 @@ class Builder:
         if scanned.learned:
             source = self.files[canonical]
             self.cache.sources[source.path] = CachedSource(
-                source.size, source.mtime_ns, scanned.digest, scanned.refs
+                source.size,
+                source.mtime_ns,
+                scanned.digest,
+                scanned.refs,
+                canonical,
+                scanned.targets,
             )
         if scanned.refs:
             self.refs[canonical] = scanned.refs
-            self.targets[canonical] = scanned.targets
+            self.targets[canonical] = scanned.targets or []
             self.digests[canonical] = scanned.digest
             if scanned.data is not None:
                 self.contents[canonical] = scanned.data
@@ -428,6 +465,8 @@ class Builder:
         ``encodings``: the siblings a worker already wrote along with the file, if it did.
         """
         self.emitted[canonical] = emitted
+        if written:
+            self.written_names.add(emitted.name)
         self.report.files += 1
         self.report.bytes += emitted.size
         if encodings is not None:
@@ -442,12 +481,19 @@ class Builder:
                 return
             # Written by an earlier build: keep its siblings; compress only if it has none.
             path = os.path.join(self.out, emitted.name)
-            existing = [e.name for e in self.encoders if os.path.exists(path + e.suffix)]
+            blocked = self.blocked.get(canonical, ())
+            existing = [
+                e.name
+                for e in self.encoders
+                if e.name not in blocked and os.path.exists(path + e.suffix)
+            ]
             if existing:
                 self.cache.encodings[emitted.name] = sorted(existing)
                 return
         self.batch.append(emitted.name)
         self.batch_bytes += emitted.size
+        if canonical in self.blocked:
+            self.batch_skip[os.path.join(self.out, emitted.name)] = self.blocked[canonical]
         if self.options.workers > 1 and (
             self.batch_bytes >= _BATCH_BYTES or len(self.batch) >= _BATCH_FILES
         ):
@@ -460,7 +506,10 @@ class Builder:
             self.pool = _fork_pool(self.options.workers)
             self.report.processes = self.options.workers
         paths = [os.path.join(self.out, name) for name in self.batch]
-        self.compressions.append(self.pool.submit(compress.compress_paths, paths, self.levels))
+        skip = {p: self.batch_skip[p] for p in paths if p in self.batch_skip}
+        self.compressions.append(
+            self.pool.submit(compress.compress_paths, paths, self.levels, skip)
+        )
         self.batch, self.batch_bytes = [], 0
 
     def _source_bytes(self, canonical: str, source: SourceFile) -> bytes | None:
@@ -485,7 +534,7 @@ class Builder:
     def _finish_compression(self) -> dict[str, tuple[str, ...]]:
         if self.pool is None:  # little to do: not worth starting worker processes
             results = compress.compress_paths(
-                [os.path.join(self.out, n) for n in self.batch], self.levels
+                [os.path.join(self.out, n) for n in self.batch], self.levels, self.batch_skip
             )
         else:
             self._submit_batch()
@@ -498,6 +547,41 @@ class Builder:
             self.report.compression_saved += saved
         live = {e.name for e in self.emitted.values()}
         return {name: tuple(encs) for name, encs in self.cache.encodings.items() if name in live}
+
+    def _apply_modes(self, encodings: dict[str, tuple[str, ...]]) -> None:
+        """Give every output of this release (and the directories holding it) the asked modes.
+
+        Canonical names are hard links to the hashed files, so they share the mode.
+        """
+        file_mode, dir_mode = self.options.file_mode, self.options.dir_mode
+        # Outputs found complete got their modes from the build that wrote them, unless the
+        # asked modes changed since.
+        modes = f"{file_mode},{dir_mode}"
+        every = self.cache.modes != modes
+        self.cache.modes = modes
+        directories: set[str] = set()
+        for canonical, emitted in self.emitted.items():
+            if not every and emitted.name not in self.written_names:
+                continue
+            for name in (emitted.name, canonical):
+                parent = os.path.dirname(name)
+                while parent and parent not in directories:
+                    directories.add(parent)
+                    parent = os.path.dirname(parent)
+            if file_mode is None:
+                continue
+            path = os.path.join(self.out, emitted.name)
+            for variant in [path] + [
+                path + compress.SUFFIX[e] for e in encodings.get(emitted.name, ())
+            ]:
+                try:
+                    os.chmod(variant, file_mode)
+                except FileNotFoundError:
+                    pass
+        if dir_mode is not None:
+            for directory in directories:
+                os.makedirs(os.path.join(self.out, directory), exist_ok=True)
+                os.chmod(os.path.join(self.out, directory), dir_mode)
 
     # -- results ---------------------------------------------------------------------------------
 
@@ -515,10 +599,26 @@ class Builder:
             paths, app_hash, files, Release(self.options.release_id or app_hash, built_at)
         )
 
-    def _write_originals(self, encodings: dict[str, tuple[str, ...]]) -> list[Future]:
+    def _write_originals(self, encodings: dict[str, tuple[str, ...]]) -> list[Future[Any]]:
         """Link the canonical names; in worker processes when there are any (wait on the futures)."""
+        previous = self.previous
+        before = previous.paths if previous is not None else {}
+        written = self.written_names
+
+        def unchanged(canonical: str, name: str, encs: tuple[str, ...]) -> bool:
+            if before.get(canonical) != name or name in written:
+                return False
+            info = previous.files.get(name) if previous is not None else None
+            return info is not None and tuple(info.encodings) == tuple(encs)
+
         originals = [
-            (canonical, e.name, encodings.get(e.name, ()))
+            (
+                canonical,
+                e.name,
+                encodings.get(e.name, ()),
+                self.blocked.get(canonical, frozenset()),
+                unchanged(canonical, e.name, encodings.get(e.name, ())),
+            )
             for canonical, e in self.emitted.items()
             if canonical != e.name
         ]
@@ -564,6 +664,21 @@ def _is_fresh(out: str) -> bool:
     """Nothing in the output directory yet but skewguard's own state."""
     with os.scandir(out) as entries:
         return all(entry.name == ".skewguard" for entry in entries)
+
+
+def _blocked_encodings(files: dict[str, SourceFile]) -> dict[str, frozenset[str]]:
+    """Sources whose compressed sibling would take the name of another source, and which encodings."""
+    blocked: dict[str, frozenset[str]] = {}
+    for canonical in files:
+        for suffix in _SUFFIXES:
+            if canonical.endswith(suffix) and canonical[: -len(suffix)] in files:
+                base = canonical[: -len(suffix)]
+                blocked[base] = blocked.get(base, frozenset()) | {_ENCODING_OF[suffix]}
+    return blocked
+
+
+_ENCODING_OF = {suffix: encoding for encoding, suffix in compress.SUFFIX.items()}
+_SUFFIXES = tuple(_ENCODING_OF)
 
 
 def _same_release(a: Manifest, b: Manifest) -> bool:

@@ -13,6 +13,10 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..encodings import SUFFIX
+
+__all__ = ["SUFFIX", "Encoder", "Levels", "available_encoders", "compress_file", "compress_paths"]
+
 # Types whose bytes are already compressed or that compress poorly are left alone.
 COMPRESSIBLE_EXTENSIONS = frozenset(
     """css js mjs cjs map json jsonld webmanifest html htm xhtml txt md csv tsv xml svg
@@ -20,8 +24,6 @@ COMPRESSIBLE_EXTENSIONS = frozenset(
 )
 MIN_SAVING = 0.05
 MIN_SIZE = 256  # below this the headers outweigh any saving
-
-from ..encodings import SUFFIX  # noqa: F401 - compress.SUFFIX is used by the builder
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,12 @@ class Encoder:
 
 
 def available_encoders(
-    brotli_quality: int = 9, zstd_level: int = 9, gzip_level: int = 9
+    brotli_quality: int = 8, zstd_level: int = 9, gzip_level: int = 6
 ) -> list[Encoder]:
-    """The encoders this machine can run. Levels trade build time for size: brotli 11 is ~10%
-    smaller than 9 but ~25x slower (0.5 MB/s), which turns a cold build of a large tree into
-    minutes; raise it with ``--brotli-quality 11`` when build time does not matter."""
+    """The encoders this machine can run, strongest first. Levels trade build time for size:
+    brotli 11 is ~10% smaller than 8 but ~50x slower (0.5 MB/s), which turns a cold build of a
+    large tree into minutes; raise it with ``--brotli-quality 11`` when build time does not
+    matter."""
     encoders: list[Encoder] = []
 
     def _gzip(data: bytes) -> bytes:
@@ -45,7 +48,7 @@ def available_encoders(
         return compressor.compress(data) + compressor.flush()
 
     try:
-        import brotli
+        import brotli  # type: ignore[import-untyped]
     except ImportError:
         pass
     else:
@@ -54,7 +57,8 @@ def available_encoders(
             # A window no larger than the input: same output, but small files no longer pay for
             # allocating and clearing the default 4 MB window (17x faster on a 20 KB file).
             lgwin = max(10, min(24, (len(data) - 1).bit_length()))
-            return brotli.compress(data, quality=brotli_quality, lgwin=lgwin)
+            compressed: bytes = brotli.compress(data, quality=brotli_quality, lgwin=lgwin)
+            return compressed
 
         encoders.append(Encoder("br", ".br", _brotli))
     encoders.append(Encoder("gzip", ".gz", _gzip))
@@ -84,10 +88,14 @@ def compress_file(path: str, data: bytes, encoders: list[Encoder]) -> tuple[tupl
     kept: list[str] = []
     saved = 0
     limit = len(data) * (1 - MIN_SAVING)
-    for encoder in encoders:
+    hopeless = False
+    for index, encoder in enumerate(encoders):
         sibling = path + encoder.suffix
-        compressed = encoder.compress(data)
-        if len(compressed) <= limit:
+        # The strongest encoder comes first: what it cannot shrink, the others cannot either.
+        compressed = data if hopeless else encoder.compress(data)
+        worthwhile = len(compressed) <= limit
+        hopeless = hopeless or (index == 0 and not worthwhile)
+        if worthwhile:
             # In place, like the file it belongs to: both are trusted only once a build completes.
             with open(sibling, "wb") as fh:
                 fh.write(compressed)
@@ -100,8 +108,8 @@ def compress_file(path: str, data: bytes, encoders: list[Encoder]) -> tuple[tupl
 
 @dataclass(frozen=True)
 class Levels:
-    brotli: int = 9
-    gzip: int = 9
+    brotli: int = 8
+    gzip: int = 6
     zstd: int = 9
 
 
@@ -110,8 +118,12 @@ def encoders_for(levels: Levels) -> list[Encoder]:
     return available_encoders(levels.brotli, levels.zstd, levels.gzip)
 
 
-def compress_paths(paths: list[str], levels: Levels) -> list[tuple[str, tuple[str, ...], int]]:
+def compress_paths(
+    paths: list[str], levels: Levels, skip: dict[str, frozenset[str]] | None = None
+) -> list[tuple[str, tuple[str, ...], int]]:
     """Compress files already written to disk: ``(path, encodings, bytes saved)`` for each.
+
+    ``skip``: encodings not to write for some paths (their sibling's name is a source's).
 
     The unit of work of the build's worker processes (compression runs outside the main
     process, whose many short system calls would otherwise fight compression threads for the
@@ -122,6 +134,8 @@ def compress_paths(paths: list[str], levels: Levels) -> list[tuple[str, tuple[st
     for path in paths:
         with open(path, "rb") as fh:
             data = fh.read()
-        encodings, saved = compress_file(path, data, encoders)
+        excluded = skip.get(path) if skip else None
+        use = [e for e in encoders if e.name not in excluded] if excluded else encoders
+        encodings, saved = compress_file(path, data, use)
         results.append((path, encodings, saved))
     return results

@@ -87,7 +87,8 @@ def plan_prune(out: str, keep: int, max_age: timedelta, now: datetime | None = N
         raise BuildError(f"cannot prune without a current manifest: {exc}") from None
     now = now or datetime.now(UTC)
     newest = {r.id for r in releases[-keep:]}
-    kept, dropped = [], []
+    kept: list[ReleaseRecord] = []
+    dropped: list[ReleaseRecord] = []
     for record in releases:
         young = _age(record, now) <= max_age
         is_current = current.release is not None and record.id == current.release.id
@@ -104,7 +105,8 @@ def plan_prune(out: str, keep: int, max_age: timedelta, now: datetime | None = N
     delete = []
     for name in sorted(candidates - needed):
         for variant in [name] + [name + suffix for suffix in SUFFIX.values()]:
-            if os.path.lexists(os.path.join(out, variant)):
+            # A "sibling" may be a file of its own that a kept release ships (data.csv.gz).
+            if variant not in needed and os.path.lexists(os.path.join(out, variant)):
                 delete.append(variant)
     return PrunePlan([r.id for r in kept], [r.id for r in dropped], delete)
 

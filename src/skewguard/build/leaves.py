@@ -55,6 +55,9 @@ class ScanContext:
     complete_outputs: set[str]  # outputs a completed build recorded (trusted when present)
     cache: BuildCache
     levels: compress.Levels | None  # None: no compression
+    # Canonical names of every source: a compressed sibling never takes the name of a real
+    # source file (``data.csv`` is not gzipped when ``data.csv.gz`` is a source of its own).
+    sources: frozenset[str] = frozenset()
 
 
 class Scanned(NamedTuple):
@@ -103,7 +106,7 @@ def split(files: list[SourceFile], workers: int, compressing: bool) -> list[list
     chunks: list[list[SourceFile]] = []
     current: list[SourceFile] = []
     budget = 0
-    for source, weight in zip(files, costs):
+    for source, weight in zip(files, costs, strict=True):
         current.append(source)
         budget += weight
         if budget >= target:
@@ -157,7 +160,15 @@ def _scan_one(
         digest = hashlib.sha384(data).hexdigest()
         learned = True
     if refs:  # rewritten by the main process, in dependency order
-        targets = resolve_targets(refs, canonical, context.static_url)
+        if (
+            not learned
+            and cached is not None
+            and cached.targets is not None
+            and (cached.canonical == canonical)
+        ):
+            targets = cached.targets
+        else:
+            targets = resolve_targets(refs, canonical, context.static_url)
         return Scanned(
             canonical,
             None,
@@ -204,6 +215,7 @@ def _scan_one(
     write_output(path, data, created_dirs)
     encodings, saved = None, 0
     if encoders and compress.is_compressible(name, len(data)):
+        encoders = allowed_encoders(canonical, encoders, context.sources)
         encodings, saved = compress.compress_file(path, data, encoders)
     return Scanned(
         canonical,
@@ -257,6 +269,15 @@ def output_name(
     """Where a file with these bytes goes: ``name.<hash>.ext``, or its own name when passed through."""
     name, file_hash = _output(canonical, digest, passthrough, hash_length)
     return Emitted(name, file_hash, integrity_of(digest), size)
+
+
+def allowed_encoders(
+    canonical: str, encoders: list[compress.Encoder], sources: frozenset[str]
+) -> list[compress.Encoder]:
+    """The encoders whose sibling of ``canonical`` is not itself the name of a source."""
+    if not sources:
+        return encoders
+    return [e for e in encoders if canonical + e.suffix not in sources]
 
 
 def is_complete(context: ScanContext, name: str) -> bool:

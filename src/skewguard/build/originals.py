@@ -8,12 +8,15 @@ Independent per file, so a large build links them from its worker processes.
 from __future__ import annotations
 
 import os
+from stat import S_ISLNK, S_ISREG
 
 from ..atomic import link_atomic
 from ..encodings import SUFFIX
 
-# (canonical name, hashed name, encodings whose siblings exist)
-Original = tuple[str, str, tuple[str, ...]]
+# (canonical name, hashed name, encodings whose siblings exist, encodings whose sibling name is
+# another source's file: never touched here, and whether the previous release linked this
+# canonical name to the same hashed file with the same siblings)
+Original = tuple[str, str, tuple[str, ...], frozenset[str], bool]
 
 
 def link_originals(out: str, originals: list[Original], fresh: bool) -> None:
@@ -21,16 +24,31 @@ def link_originals(out: str, originals: list[Original], fresh: bool) -> None:
 
     ``fresh``: the output directory held nothing before this build, so no sibling can be stale.
     """
-    for canonical, hashed, encodings in originals:
+    lstat = os.lstat
+    for canonical, hashed, encodings, foreign, unchanged in originals:
         hashed_path = out + "/" + hashed
         canonical_path = out + "/" + canonical
+        if unchanged:
+            # Still the hard link the previous build made (a rerun after one change): one
+            # system call. A symlink (collectstatic --link) or a lone copy is linked again.
+            try:
+                st = lstat(canonical_path)
+            except FileNotFoundError:
+                pass
+            else:
+                if S_ISREG(st.st_mode) and st.st_nlink > 1:
+                    continue
         _link(hashed_path, canonical_path)
         for encoding in encodings:
             _link(hashed_path + SUFFIX[encoding], canonical_path + SUFFIX[encoding])
         if fresh:
             continue
         for encoding, suffix in SUFFIX.items():
-            if encoding not in encodings and os.path.lexists(canonical_path + suffix):
+            if (
+                encoding not in encodings
+                and encoding not in foreign
+                and os.path.lexists(canonical_path + suffix)
+            ):
                 os.unlink(canonical_path + suffix)  # from an earlier release of this name
 
 
@@ -46,8 +64,10 @@ def _link(source: str, target: str) -> None:
 
 def _same_file(a: str, b: str) -> bool:
     try:
-        sa, sb = os.stat(a), os.stat(b)
+        sa, sb = os.stat(a), os.lstat(b)
     except FileNotFoundError:
+        return False
+    if S_ISLNK(sb.st_mode):  # collectstatic --link left a symlink to a source: replace it
         return False
     if (sa.st_ino, sa.st_dev) == (sb.st_ino, sb.st_dev):
         return True

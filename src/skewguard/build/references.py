@@ -38,10 +38,12 @@ def _with_lines(data: bytes, found: list[tuple[int, int, str]]) -> list[Referenc
 # --- CSS -------------------------------------------------------------------------------------------
 
 # Consumed inside the regex engine: everything that cannot start a reference, string literals
-# included. It stops at a comment, at "url(" (any case) and at "@import".
+# included, and escapes (a selector such as ``.bg-\[url\(\'a.png\'\)\]`` opens no string). It
+# stops at a comment, at "url(" (any case) and at "@import".
 _CSS_SKIP = re.compile(
     rb"""(?:
-          [^/"'uU@]++
+          [^/"'uU@\\]++
+        | \\[\s\S]
         | "[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?
         | '[^'\\\n]*+(?:\\.[^'\\\n]*+)*+'?
         | /(?!\*)
@@ -66,16 +68,17 @@ def find_css_references(data: bytes) -> list[Reference]:
     found: list[tuple[int, int, str]] = []
     pos, size = 0, len(data)
     while True:
-        pos = _CSS_SKIP.match(data, pos).end()
+        pos = _CSS_SKIP.match(data, pos).end()  # type: ignore[union-attr] # matches "" too
         if pos >= size:
             break
         c = data[pos]
         if c == 0x2F:  # "/*"
-            m = _CSS_COMMENT.match(data, pos)
-            sm = _CSS_SOURCEMAP.match(m.group())
+            comment = _CSS_COMMENT.match(data, pos)
+            assert comment is not None  # "/*" always starts one (unterminated: to the end)
+            sm = _CSS_SOURCEMAP.match(comment.group())
             if sm:
                 found.append((pos + sm.start("url"), pos + sm.end("url"), "sourcemap"))
-            pos = m.end()
+            pos = comment.end()
         elif c == 0x40:  # "@import"
             m = _CSS_IMPORT.match(data, pos)
             if m:
@@ -172,15 +175,16 @@ def find_js_references(data: bytes, *, es_modules: bool = True) -> list[Referenc
         # a plain substring test first spares them the line-by-line scan too (40x cheaper).
         if b"sourceMappingURL=" not in data:
             return []
-        found = [
+        maps = [
             (m.start("url"), m.end("url"), "sourcemap") for m in _JS_SOURCEMAP_LINE.finditer(data)
         ]
-        return _with_lines(data, found)
+        return _with_lines(data, maps)
     found: list[tuple[int, int, str]] = []
     substitutions: list[int] = []  # open ${ ... } substitutions, each with its brace depth
     pos, size = 0, len(data)
     while True:
-        pos = (_JS_SKIP_IN_SUBSTITUTION if substitutions else _JS_SKIP_CODE).match(data, pos).end()
+        skip = _JS_SKIP_IN_SUBSTITUTION if substitutions else _JS_SKIP_CODE
+        pos = skip.match(data, pos).end()  # type: ignore[union-attr] # matches "" too
         if pos >= size:
             break
         c = data[pos]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from stat import S_ISREG
 from typing import NamedTuple
@@ -101,7 +102,7 @@ def scan_sources(
     return files, warnings
 
 
-def _ignore_matcher(patterns: tuple[str, ...]):
+def _ignore_matcher(patterns: tuple[str, ...]) -> Callable[[str], object]:
     if patterns == DEFAULT_IGNORE:  # the common case, without a regular expression per name
         return lambda name: name[0] == "." or name[-1] == "~" or name == "CVS"
     return re.compile("|".join(fnmatch.translate(pattern) for pattern in patterns)).match

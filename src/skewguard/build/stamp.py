@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from ..atomic import write_atomic
 from .sources import SourceFile, SourceSpec
@@ -30,7 +31,7 @@ class BuildStamp:
     start_ns: int
     sources: str  # sources_digest() of the build's sources
     watched: dict[str, list[int] | None]  # other inputs (Vite manifests) and the output manifest
-    report: dict
+    report: dict[str, Any]
 
     @classmethod
     def load(cls, path: str) -> BuildStamp | None:

@@ -1,18 +1,37 @@
-"""A staticfiles storage whose ``collectstatic`` builds with skewguard.
+"""A staticfiles storage whose ``collectstatic`` builds with skewguard, straight from the finders.
 
-Drop-in for ManifestStaticFilesStorage: ``collectstatic`` copies the originals into a staging
-directory (``STATIC_ROOT/.skewguard/collected``), then ``post_process`` runs skewguard's builder
-from there into STATIC_ROOT: hashed names, references rewritten by the comment-aware
-tokenizers, one pass over the reference graph, precompression, and the same ``staticfiles.json``
-that Django's manifest machinery reads -- so ``{% static %}`` and ``storage.url()`` work as before.
+Drop-in for ManifestStaticFilesStorage, rooted at STATIC_ROOT. collectstatic's copy step writes
+nothing: ``post_process`` receives every file the finders found (after Django's ignore patterns,
+or without them under ``--no-default-ignore``) and builds from those files where they are:
+hashed names, references rewritten by the comment-aware tokenizers, one pass over the reference
+graph, precompression, and the same ``staticfiles.json`` that Django's manifest machinery reads,
+so ``{% static %}`` and ``storage.url()`` work as before. The build is incremental: a file whose
+size and mtime match the last build is trusted, anything else is read again, so a change in the
+same second or a restore with an older mtime is never missed.
+
+Settings: ``SKEWGUARD = {"COMPRESS": False}`` (or ``SKEWGUARD_COMPRESS=0``) skips
+precompression; ``SKEWGUARD = {"STRICT": True}`` (or ``SKEWGUARD_STRICT=1``, or the storage
+option ``strict``) makes a missing reference fail collectstatic. Both are also storage options
+(``STORAGES["staticfiles"]["OPTIONS"]``).
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
 
 from django.conf import settings
-from django.contrib.staticfiles.storage import ManifestStaticFilesStorage, StaticFilesStorage
+from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
+from django.core.management.base import CommandError
+
+# How many missing references collectstatic prints at normal verbosity.
+MISSING_SHOWN = 5
+_CONTAINERS_DOC = "docs/deployment.md (containers: build once, publish with `skewguard publish`)"
 
 
 class ManifestStorage(ManifestStaticFilesStorage):
@@ -20,25 +39,291 @@ class ManifestStorage(ManifestStaticFilesStorage):
         False  # an unknown name falls back to its canonical URL, like skewguard's static()
     )
 
-    def __init__(self, location=None, base_url=None, *args, **kwargs):
-        root = location or settings.STATIC_ROOT
-        self.output_root = str(root)
-        staging = os.path.join(self.output_root, ".skewguard", "collected")
-        kwargs.setdefault("manifest_storage", StaticFilesStorage(location=self.output_root))
-        super().__init__(staging, base_url, *args, **kwargs)
+    def __init__(
+        self,
+        location: Any = None,
+        base_url: str | None = None,
+        *args: Any,
+        compress: bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(location, base_url, *args, **kwargs)
+        self.compress = compress
+        self.strict = strict
 
-    def post_process(self, paths, dry_run=False, **options):
-        if dry_run:
+    # -- collectstatic's copy step: nothing to copy ----------------------------------------------
+
+    def save(self, name: str, content: Any, max_length: int | None = None) -> str:
+        command = _collecting()
+        if command is not None and command.post_process:
+            # post_process builds from the source file itself: a copy would only be read back.
+            return name
+        saved: str = super().save(name, content, max_length=max_length)
+        return saved
+
+    def delete(self, name: str) -> None:
+        command = _collecting()
+        if command is not None and command.post_process and not _clearing():
+            # collectstatic deletes a changed file before copying it again; the live file stays
+            # until the build replaces it atomically.
             return
-        from ...build import BuildError, BuildOptions, build
+        super().delete(name)
+
+    # -- the build ---------------------------------------------------------------------------------
+
+    def post_process(
+        self, paths: dict[str, tuple[Any, str]], dry_run: bool = False, **options: Any
+    ) -> Iterator[tuple[str, str | None, Any]]:
+        command = _collecting()
+        problem = self._unsupported_output()
+        if problem:
+            yield "skewguard", None, CommandError(problem)
+            return
+        if dry_run:  # collectstatic --dry-run: nothing is written, the build included
+            return
+        from ...build import BuildError, MissingReferences, build_collected
 
         try:
-            report = build([self.location], self.output_root, BuildOptions(force=True))
+            files, roots = _collected_sources(paths)
         except BuildError as exc:
-            yield "skewguard", None, RuntimeError(f"skewguard build failed: {exc}")
+            yield "skewguard", None, CommandError(str(exc))
             return
+        if not files:  # a project without static files: nothing to build, as with Django's
+            return
+        build_options = self._build_options()
+        if command is not None and command.symlink:
+            # --link replaced canonical names with symlinks to the sources: check every output
+            # instead of trusting the up-to-date stamp, so that they are linked again.
+            build_options.force = True
+        try:
+            report = build_collected(files, roots, self.location, build_options)
+        except MissingReferences as exc:
+            _report_missing(command, exc.missing, failing=True)
+            first = exc.missing[0].split(":", 1)[0]
+            message = (
+                f"skewguard: {len(exc.missing)} missing reference(s), the first: {exc.missing[0]}"
+            )
+            yield first, None, CommandError(message)
+            return
+        except BuildError as exc:
+            yield "skewguard", None, CommandError(f"skewguard build failed: {exc}")
+            return
+        if self.manifest_storage is not self:
+            self._copy_manifest()
         self.hashed_files, self.manifest_hash = self.load_manifest()
+        if command is not None and command.symlink:
+            _note(
+                command,
+                "skewguard: --link does not apply: outputs are hashed copies, and the "
+                "canonical names are links to them, not to the sources",
+            )
+        if report.missing:
+            _report_missing(command, report.missing, failing=False)
+        if command is not None and command.verbosity >= 2:
+            for warning in report.warnings:
+                if warning not in report.missing:
+                    _note(command, f"skewguard warning: {warning}")
         for name in paths:
             yield name, self.hashed_files.get(name, name), True
-        for warning in report.warnings[:20]:
-            yield f"skewguard warning: {warning}", None, False
+
+    def _build_options(self) -> Any:
+        from ...build import BuildOptions
+
+        sg = _skewguard_settings()
+        compress = self.compress if self.compress is not None else sg.COMPRESS
+        strict = self.strict if self.strict is not None else sg.STRICT
+        base = self.base_url or "/static/"
+        static_url = base if base.startswith("/") else "/" + base
+        return BuildOptions(
+            # STATIC_ROOT is this storage's: a manifest Django's own storage left there (the
+            # project is moving to skewguard) is replaced, not refused.
+            force=self._root_has_foreign_manifest(),
+            compress=compress,
+            strict=strict,
+            static_url=static_url if static_url.endswith("/") else static_url + "/",
+            file_mode=self.file_permissions_mode,
+            dir_mode=self.directory_permissions_mode,
+        )
+
+    def _root_has_foreign_manifest(self) -> bool:
+        from ...manifest import Manifest, ManifestError, manifest_path
+
+        path = manifest_path(self.location)
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except FileNotFoundError:
+            return False
+        if b'"release":{' in raw:  # skewguard's compact manifest: no need to parse 10,000 entries
+            return False
+        try:
+            return not Manifest.parse(raw, origin=path).is_skewguard
+        except ManifestError:
+            return False  # unreadable: the build refuses it with a clear message
+
+    def _unsupported_output(self) -> str | None:
+        if not self.location:
+            return "skewguard's storage needs STATIC_ROOT: the directory it builds into"
+        if type(self)._save is not FileSystemStorage._save or type(self).path is not (
+            ManifestStorage.path
+        ):
+            return (
+                f"{type(self).__name__} writes somewhere other than the local STATIC_ROOT; "
+                f"skewguard builds into a local directory: see {_CONTAINERS_DOC}"
+            )
+        return None
+
+    def path(self, name: str) -> str:
+        # collectstatic asks for the path of every file three times on a rerun; names without
+        # a parent reference or an absolute part need none of safe_join's normalisation.
+        if (
+            self.location
+            and name
+            and not name.startswith(("/", "\\"))
+            and ".." not in name
+            and "\0" not in name
+            and "\\" not in name
+        ):
+            return os.path.join(self.location, name)
+        result: str = super().path(name)
+        return result
+
+    # -- the manifest --------------------------------------------------------------------------------
+
+    def save_manifest(self) -> None:
+        """Write ``hashed_files`` as the manifest, keeping skewguard's fields (sizes, integrity,
+        encodings, release) for every file that is still listed."""
+        from ...manifest import FileInfo, Manifest, ManifestError, paths_hash
+
+        try:
+            current = Manifest.parse(self.read_manifest().encode())
+        except (AttributeError, ManifestError):
+            current = None
+        paths = dict(self.hashed_files)
+        files: dict[str, FileInfo] = {}
+        if current is not None:
+            files = {n: i for n, i in current.files.items() if n in set(paths.values())}
+        manifest = Manifest(
+            paths, paths_hash(paths), files, current.release if current is not None else None
+        )
+        if current is not None and current.release is not None and manifest == current:
+            self.manifest_hash = current.hash
+            return  # nothing changed: the file on disk is already this manifest
+        self.manifest_hash = manifest.hash
+        if self.manifest_storage is self:
+            manifest.save(self.path(self.manifest_name))
+        else:
+            self._write_to_manifest_storage(manifest.to_json())
+
+    def _copy_manifest(self) -> None:
+        with open(self.path(self.manifest_name), "rb") as fh:
+            self._write_to_manifest_storage(fh.read())
+
+    def _write_to_manifest_storage(self, data: bytes) -> None:
+        storage = self.manifest_storage
+        if storage.exists(self.manifest_name):
+            storage.delete(self.manifest_name)
+        storage._save(self.manifest_name, ContentFile(data))
+
+
+def _collected_sources(paths: dict[str, tuple[Any, str]]) -> tuple[dict[str, Any], list[Any]]:
+    """The finders' files as build sources: each read where its source storage keeps it."""
+    from ...build import BuildError
+    from ...build.sources import SourceFile, SourceSpec
+
+    files: dict[str, SourceFile] = {}
+    roots: dict[tuple[str, str], SourceSpec] = {}
+    stat = os.stat
+    for prefixed, (storage, path) in paths.items():
+        try:
+            if getattr(type(storage), "path", None) is FileSystemStorage.path:
+                # The finder listed this name inside the storage: no need for safe_join's checks.
+                source = os.path.join(storage.location, path)
+            else:
+                source = storage.path(path)
+        except NotImplementedError:
+            raise BuildError(
+                f"{prefixed}: its storage {type(storage).__name__} has no local path; skewguard "
+                "builds from files on disk"
+            ) from None
+        try:
+            st = stat(source)
+        except FileNotFoundError:
+            continue  # vanished since the finder listed it
+        canonical = prefixed.replace(os.sep, "/")
+        files[canonical] = SourceFile(canonical, source, st.st_size, st.st_mtime_ns)
+        location = getattr(storage, "location", None)
+        if location:
+            prefix = getattr(storage, "prefix", None) or ""
+            key = (str(location), prefix)
+            if key not in roots:
+                roots[key] = SourceSpec(
+                    os.path.abspath(str(location)), prefix.strip("/") + "/" if prefix else ""
+                )
+    return files, list(roots.values())
+
+
+def _skewguard_settings() -> Any:
+    from ...settings import Settings
+
+    configured = getattr(settings, "SKEWGUARD", {}) or {}
+    wanted = {k: v for k, v in configured.items() if k.upper() in ("COMPRESS", "STRICT")}
+    return Settings.load(wanted, environ=_build_environ())
+
+
+def _build_environ() -> dict[str, str]:
+    """Only the two variables the build reads: another invalid SKEWGUARD_* must not fail it."""
+    return {k: v for k, v in os.environ.items() if k in ("SKEWGUARD_COMPRESS", "SKEWGUARD_STRICT")}
+
+
+def _report_missing(command: Any, missing: list[str], failing: bool) -> None:
+    lines = [f"skewguard: {len(missing)} missing reference(s)" + ("" if failing else " (warning)")]
+    lines += [f"  {line}" for line in missing[:MISSING_SHOWN]]
+    if len(missing) > MISSING_SHOWN:
+        lines.append(f"  ... and {len(missing) - MISSING_SHOWN} more")
+    if not failing:
+        lines.append("  (SKEWGUARD = {'STRICT': True} makes them fail collectstatic)")
+    _note(command, "\n".join(lines))
+
+
+def _note(command: Any, text: str) -> None:
+    if command is None:
+        print(text, file=sys.stderr)
+    elif command.verbosity >= 1:
+        command.stderr.write(text)
+
+
+def _collecting() -> Any:
+    """The collectstatic command this call comes from, if any.
+
+    Django's storage API has no hook for "collectstatic is copying": the command calls
+    ``save()``/``delete()`` from its own methods. A look at the calling frames tells the copy
+    step apart from any other use of the storage; if Django ever renames the command class,
+    this finds nothing and the storage simply copies as Django's own does.
+    """
+    from django.contrib.staticfiles.management.commands.collectstatic import (
+        Command,
+    )
+
+    frame: FrameType | None = sys._getframe(2)
+    for _ in range(6):
+        if frame is None:
+            return None
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, Command):
+            return candidate
+        frame = frame.f_back
+    return None
+
+
+def _clearing() -> bool:
+    """Whether this call comes from collectstatic's ``--clear`` (which empties STATIC_ROOT)."""
+    frame: FrameType | None = sys._getframe(2)
+    for _ in range(6):
+        if frame is None:
+            return False
+        if frame.f_code.co_name == "clear_dir":
+            return True
+        frame = frame.f_back
+    return False
