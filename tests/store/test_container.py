@@ -11,11 +11,33 @@ import sys
 import httpx
 import pytest
 
-from ..browser.conftest import browser, context  # noqa: F401 - the fixtures
-from ..conftest import ROOT
+from ..browser.conftest import CHROMIUM_FLAGS
+from ..conftest import ROOT, require_tool
 from .conftest import CREDENTIALS, AppServer, write_site
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for this module only: Playwright's sync API holds an event loop while it runs,
+    which must not outlive these tests (later tests call asyncio.run)."""
+    chromium = require_tool("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_FLAGS, headless=True
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(permissions=["camera", "microphone"])
+    yield ctx
+    ctx.close()
 
 
 def _build_and_publish(work, name: str, release: int, store: str):
@@ -35,7 +57,7 @@ def _build_and_publish(work, name: str, release: int, store: str):
 
 def test_a_tab_of_release_1_loads_its_chunk_from_a_server_of_release_2(
     tmp_path,
-    context,  # noqa: F811 - the imported fixture
+    context,
     store_url,
 ):
     image_a = _build_and_publish(tmp_path, "image-a", 1, store_url)
@@ -83,7 +105,7 @@ def test_a_tab_of_release_1_loads_its_chunk_from_a_server_of_release_2(
 
 def test_cdn_setup_static_url_at_the_bucket_and_the_app_serves_no_static(
     tmp_path,
-    context,  # noqa: F811 - the imported fixture
+    context,
     s3_env,
     s3_server,
 ):
