@@ -270,10 +270,11 @@ class StaticTable:
             for file_name in files:
                 name = os.path.relpath(os.path.join(directory, file_name), root)
                 name = name.replace(os.sep, "/")
-                table._add(name, hashlib.sha256(name.encode()).hexdigest()[:16], False, ())
-                entry = table.entries.get(name)
-                if entry is not None:  # the ETag follows the file, as for a rebuilt canonical name
-                    table.refresh(name)
+                try:
+                    st = os.stat(os.path.join(root, name))
+                except OSError:
+                    continue
+                table._add(name, _stat_tag(st), False, ())
         return table
 
     def _add(
@@ -306,11 +307,7 @@ class StaticTable:
             self.entries.pop(name, None)
             return None
         # The file is not the one the manifest hashed: its ETag comes from what is on disk now.
-        content_hash = (
-            f"{st.st_mtime_ns:x}-{st.st_size:x}"
-            if not entry.immutable
-            else identity.etag.decode().strip('"')
-        )
+        content_hash = _stat_tag(st) if not entry.immutable else identity.etag.decode().strip('"')
         self._add(name, content_hash, entry.immutable, self.encodings.get(name, ()))
         return self.entries.get(name)
 
@@ -352,6 +349,11 @@ class StaticTable:
 
 
 _PREBUILT = StaticTable("", {}, [])
+
+
+def _stat_tag(st: os.stat_result) -> str:
+    """An ETag for a file whose bytes no manifest hashed: it changes with the file."""
+    return f"{st.st_mtime_ns:x}-{st.st_size:x}"
 
 
 def _changed(entry: StaticEntry) -> bool:
