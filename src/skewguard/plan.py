@@ -34,6 +34,10 @@ ENVIRON_REQUEST_HEADERS = {"HTTP_" + n.upper().replace("-", "_"): n for n in REQ
 VERSIONED_HEADERS = ("x-inertia-version", "x-skewguard-hold")
 # Requests whose HTML answers are fragments (htmx) or that expect JSON (Inertia): never injected.
 FRAGMENT_HEADERS = ("hx-request", "x-inertia")
+VERSIONED_ENVIRON = frozenset(
+    k for k, n in ENVIRON_REQUEST_HEADERS.items() if n in VERSIONED_HEADERS
+)
+FRAGMENT_ENVIRON = frozenset(k for k, n in ENVIRON_REQUEST_HEADERS.items() if n in FRAGMENT_HEADERS)
 # Response headers skewguard owns: an application's own values give way.
 OWN_RESPONSE_HEADERS = frozenset(("x-app-version", "x-app-stale"))
 

@@ -12,7 +12,9 @@ from typing import BinaryIO
 
 from ..plan import (
     ASGI_REQUEST_HEADERS,
+    FRAGMENT_HEADERS,
     OWN_RESPONSE_HEADERS,
+    VERSIONED_HEADERS,
     ResponseHead,
     ResponsePlan,
     plan_response,
@@ -25,8 +27,8 @@ from .inject import HtmlInjector
 from .responder import STREAM_CHUNK, StaticResponse
 
 # Requests that say which release they run, or whose answers are never injected (fragments).
-_VERSIONED = frozenset((b"x-inertia-version", b"x-skewguard-hold"))
-_FRAGMENT = frozenset((b"hx-request", b"x-inertia"))
+_VERSIONED = frozenset(name.encode() for name in VERSIONED_HEADERS)
+_FRAGMENT = frozenset(name.encode() for name in FRAGMENT_HEADERS)
 _NOTABLE = _VERSIONED | _FRAGMENT
 # ASGI header names are lower case; the title-case spellings cover apps that send them anyway.
 _OWN = frozenset((*(n.encode() for n in OWN_RESPONSE_HEADERS), b"X-App-Version", b"X-App-Stale"))

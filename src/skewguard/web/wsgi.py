@@ -7,7 +7,13 @@ from http import HTTPStatus
 from typing import BinaryIO
 from urllib.parse import quote
 
-from ..plan import ENVIRON_REQUEST_HEADERS, ResponseHead, plan_response
+from ..plan import (
+    ENVIRON_REQUEST_HEADERS,
+    FRAGMENT_ENVIRON,
+    VERSIONED_ENVIRON,
+    ResponseHead,
+    plan_response,
+)
 from ..protocol import Proceed, RequestFacts, Respond, decide
 from ..state import Guard, GuardState
 from ..types import Environ, ExcInfo, StartResponse, Write, WSGIApp, WSGIHeaders
@@ -81,7 +87,7 @@ class WSGIMiddleware:
             return serve_static(state, "root", path[1:], environ, start_response)
 
         add: tuple[tuple[str, str], ...] = ()
-        if "HTTP_X_INERTIA_VERSION" in environ or "HTTP_X_SKEWGUARD_HOLD" in environ:
+        if not environ.keys().isdisjoint(VERSIONED_ENVIRON):
             decision = decide(facts_from_environ(environ), state.snapshot, settings)
             guard.note_decision(decision)
             if isinstance(decision, Respond):
@@ -92,7 +98,7 @@ class WSGIMiddleware:
                 environ["HTTP_X_INERTIA_VERSION"] = state.snapshot.version
         if settings.APP_VERSION_HEADER:
             add = (*add, ("X-App-Version", state.snapshot.version))
-        fragment = "HTTP_HX_REQUEST" in environ or "HTTP_X_INERTIA" in environ
+        fragment = not environ.keys().isdisjoint(FRAGMENT_ENVIRON)
         method = environ.get("REQUEST_METHOD", "GET").upper()
         inject = settings.APP_VERSION_MISMATCH != "ignore" and not fragment
         if not add and not inject:

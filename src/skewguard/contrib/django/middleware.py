@@ -16,7 +16,13 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from ...plan import ENVIRON_REQUEST_HEADERS, ResponseHead, ResponsePlan, plan_response
+from ...plan import (
+    ENVIRON_REQUEST_HEADERS,
+    FRAGMENT_ENVIRON,
+    ResponseHead,
+    ResponsePlan,
+    plan_response,
+)
 from ...protocol import Proceed, RequestFacts, Respond, decide
 from ...state import Guard, GuardState
 from ...web.dispatch import is_root_file, static_answer, static_kind
@@ -117,7 +123,7 @@ class SkewguardMiddleware:
             head,
             add,
             inject=settings.APP_VERSION_MISMATCH != "ignore",
-            fragment="HTTP_HX_REQUEST" in meta or "HTTP_X_INERTIA" in meta,
+            fragment=not meta.keys().isdisjoint(FRAGMENT_ENVIRON),
             snippet=lambda: guard.bootstrap(meta, state),
         )
         return _carry_out(plan, response)
