@@ -19,6 +19,7 @@ import click
 if TYPE_CHECKING:
     from datetime import timedelta
 
+    from .guard import Skewguard
     from .releases import ReleaseRegistry
     from .store.publish import PublishReport
     from .telemetry.report import TabsReport
@@ -29,7 +30,7 @@ _WARNINGS_SHOWN = 20
 class _Failure(click.ClickException):
     exit_code = 1
 
-    def show(self, file=None) -> None:
+    def show(self, file: object = None) -> None:
         click.echo(f"skewguard: error: {self.format_message()}", err=True)
 
 
@@ -541,7 +542,7 @@ def _publish_summary(report: PublishReport) -> str:
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-def version(directory) -> None:
+def version(directory: str) -> None:
     """Print the version of the build in DIRECTORY and where it comes from."""
     from .manifest import Manifest, ManifestError, manifest_path
 
@@ -594,7 +595,7 @@ def token(ttl: str, secret_key: str | None) -> None:
     type=click.FloatRange(0),
     help="Seconds between the client's /version checks.",
 )
-def demo(host, port, workdir, poll) -> None:
+def demo(host: str, port: int, workdir: str | None, poll: float) -> None:
     """Serve a small app that shows stale-client detection and each policy (open it in two tabs)."""
     from .demo import DemoError, serve
 
@@ -901,7 +902,7 @@ def nginx_config_command(
         raise _Failure(str(exc)) from None
 
 
-def framework_commands(guard) -> click.Group:
+def framework_commands(guard: Skewguard) -> click.Group:
     """The ``skewguard`` group a framework's own CLI offers (``flask skewguard``, ``litestar
     skewguard``): build, prune and version, and tokens signed with the app's SECRET_KEY."""
 
