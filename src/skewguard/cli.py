@@ -677,7 +677,14 @@ def _open_registry(
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def publish(
-    directory, store_url, register, redis_url, static_root, registry_path, quiet, as_json
+    directory: str,
+    store_url: str,
+    register: bool,
+    redis_url: str | None,
+    static_root: str | None,
+    registry_path: str | None,
+    quiet: bool,
+    as_json: bool,
 ) -> None:
     """Publish the build in DIRECTORY to a release store: the assets it lacks, then the
     release's manifest, then the current-release pointer."""
