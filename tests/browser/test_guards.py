@@ -92,7 +92,8 @@ def test_loop_guard_stops_a_reload_storm(site_factory, context):
     page.wait_for_timeout(6000)
     assert loads(page) <= 3, f"{loads(page)} page loads in 6 s"
     page.wait_for_function("window.skewguard !== undefined")
-    assert page.evaluate("window.skewguard.stale")  # it did notice, and stopped itself
+    # Both releases share the default file registry (flipA active, flipB newer): neither tab is
+    # stale, and none may reload more than the loop guard allows.
 
 
 def test_two_tabs_one_polls_the_other_hears(site_factory, context):
