@@ -78,6 +78,8 @@ class FileRegistry(ReleaseRegistry):
     # -- workers ---------------------------------------------------------------------------------
 
     def acknowledge(self, state: RegistryState) -> None:
+        if not os.path.isdir(os.path.dirname(self.workers_dir)):
+            return  # the directory was removed (a test tearing down, a reset): never recreate it
         try:
             os.makedirs(self.workers_dir, exist_ok=True)
             write_atomic(os.path.join(self.workers_dir, str(os.getpid())), str(state.bust).encode())
@@ -134,6 +136,8 @@ class FileRegistry(ReleaseRegistry):
             if current == last:
                 continue
             last = current
+            if current is None:
+                continue  # removed, not changed: nothing to apply (and nothing to write back)
             try:
                 state = self.state()
             except RegistryError as exc:
