@@ -51,3 +51,31 @@ def run_cli(*args: str, cwd: str | Path | None = None) -> subprocess.CompletedPr
         text=True,
         timeout=300,
     )
+
+
+# Chromium's flags for every browser test (no network, fake camera and microphone).
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the whole session, shared by every package: Playwright's sync API keeps an
+    event loop running in this thread while it lives, so a second sync_playwright() would fail."""
+    chromium = require_tool("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_FLAGS, headless=True
+        )
+        yield instance
+        instance.close()

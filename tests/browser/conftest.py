@@ -19,16 +19,6 @@ from ..conftest import ROOT, require_tool
 from ..processes import WSGI_RUNNER, free_port, stop, wait_for_http
 
 FIXTURE = ROOT / "tests" / "fixtures" / "browser"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 
 @pytest.fixture(scope="session")
@@ -67,19 +57,6 @@ def front_end(tmp_path_factory) -> Path:
         FIXTURE / "node_modules" / "htmx2" / "dist" / "htmx.min.js", static / "js" / "htmx2.min.js"
     )
     return root
-
-
-@pytest.fixture(scope="session")
-def browser():
-    chromium = require_tool("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=chromium, args=CHROMIUM_FLAGS, headless=True
-        )
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

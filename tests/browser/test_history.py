@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from ..conftest import require_tool
-from .conftest import CHROMIUM_FLAGS
+from ..conftest import CHROMIUM_FLAGS, require_tool
 
 pytestmark = pytest.mark.browser
 

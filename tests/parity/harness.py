@@ -12,15 +12,41 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, unquote_to_bytes
 
 from skewguard import Skewguard
 
 ADAPTERS = ("asgi", "wsgi", "django")
 PAGE = "<html><head><title>t</title></head><body>page</body></html>"
+T = TypeVar("T")
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, also when this thread already runs an event loop: Playwright's sync API,
+    used by the browser tests' session-wide Chromium, keeps one running in the main thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(asyncio.run(coroutine))
+        except BaseException as error:  # handed back to the calling thread
+            failure.append(error)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 @dataclass
@@ -79,7 +105,7 @@ class Adapter:
         path, _, query = target.partition("?")
         headers = dict(headers or {})
         if self.kind == "asgi":
-            return asyncio.run(self._asgi(method, path, query, headers, body))
+            return run_coroutine(self._asgi(method, path, query, headers, body))
         if self.kind == "django":
             with self.django_settings:
                 return self._wsgi(method, path, query, headers, body)

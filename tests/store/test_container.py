@@ -12,26 +12,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from ..browser.conftest import CHROMIUM_FLAGS
-from ..conftest import ROOT, require_tool
+from ..conftest import ROOT
 from .conftest import CREDENTIALS, AppServer, write_site
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Chromium for this module only: Playwright's sync API holds an event loop while it runs,
-    which must not outlive these tests (later tests call asyncio.run)."""
-    chromium = require_tool("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=chromium, args=CHROMIUM_FLAGS, headless=True
-        )
-        yield instance
-        instance.close()
 
 
 @pytest.fixture
