@@ -94,6 +94,8 @@ def test_three_tabs_two_releases_one_held_by_a_camera(tab_site, redis_for_tabs, 
     b.evaluate("startCall()")
     b.wait_for_function("window.skewguard.holding.includes('call')", timeout=10000)
     new = site.deploy()
+    activated = run_cli("release", "activate", new, "--redis-url", redis_for_tabs.url)
+    assert activated.returncode == 0, activated.stderr  # the deploy done: the fleet runs it
     a.wait_for_function(f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000)
     b.wait_for_function("window.skewguard.stale", timeout=10000)
     c = context.new_page()

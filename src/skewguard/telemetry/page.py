@@ -10,8 +10,9 @@ from typing import Any
 
 from .heartbeat import REASONS
 
-# Distinct on white and for the common colour-vision deficiencies (Okabe-Ito).
-PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#000000", "#f0e442")
+# Distinct on white and for the common colour-vision deficiencies (Okabe-Ito, with purple for
+# black: text must never be mistaken for a series).
+PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#7f3c8d", "#f0e442")
 WIDTH, HEIGHT, PAD = 760, 240, 40
 
 
