@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .errors import SkewguardError
 from .protocol import JSON
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ _LISTEN = re.compile(r"\A(?:[A-Za-z0-9.-]+:|\[[0-9A-Fa-f:.]+\]:)?[0-9]{1,5}\Z")
 _BACKEND = re.compile(r"\A(?:[A-Za-z0-9.-]+:[0-9]{1,5}|unix:/[A-Za-z0-9._/-]+)\Z")
 
 
-class RoutingError(ValueError):
+class RoutingError(SkewguardError, ValueError):
     """An invalid version map (one line)."""
 
 

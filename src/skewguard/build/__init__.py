@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..layout import STATE_DIR
 from .errors import BuildError
 from .lock import exclusive
 from .options import BuildOptions, BuildReport, MissingReferences
-from .outputs import STATE_DIR, refuse_output_collisions, remove_stale_temporaries
+from .outputs import refuse_output_collisions, remove_stale_temporaries
 from .sources import SourceFile, SourceSpec, parse_source_spec, scan_sources
 from .stamp import STAMP_PATH, BuildStamp
 

@@ -22,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from typing import Any
 
+from ..layout import STATE_DIR
 from ..manifest import FileInfo, Manifest, ManifestError, Release, manifest_path, paths_hash
 from . import compress
 from .cache import BuildCache, CachedSource
@@ -51,7 +52,7 @@ from .sources import SourceFile, SourceSpec
 from .stamp import STAMP_PATH, BuildStamp, sources_digest, stat_key, vite_manifest_candidates
 from .urls import Target, hashed_name, rewrite_reference
 
-CACHE_PATH = os.path.join(".skewguard", "build-cache.json")
+CACHE_PATH = os.path.join(STATE_DIR, "build-cache.json")
 # Compression work for rewritten files is sent to worker processes in batches of about this much.
 _BATCH_BYTES = 4 << 20
 _BATCH_FILES = 256
@@ -663,7 +664,7 @@ def _exit_with_parent(parent: int) -> None:
 def _is_fresh(out: str) -> bool:
     """Nothing in the output directory yet but skewguard's own state."""
     with os.scandir(out) as entries:
-        return all(entry.name == ".skewguard" for entry in entries)
+        return all(entry.name == STATE_DIR for entry in entries)
 
 
 def _blocked_encodings(files: dict[str, SourceFile]) -> dict[str, frozenset[str]]:

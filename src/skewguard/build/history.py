@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ..atomic import write_atomic
+from ..layout import STATE_DIR
 from ..manifest import Manifest, ManifestError, manifest_path
 from .compress import SUFFIX
 from .errors import BuildError
 
-HISTORY_PATH = os.path.join(".skewguard", "releases.json")
+HISTORY_PATH = os.path.join(STATE_DIR, "releases.json")
 
 
 @dataclass

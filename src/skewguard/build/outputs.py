@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 
+from ..layout import STATE_DIR
 from ..manifest import MANIFEST_NAME
 from .errors import BuildError
 from .sources import SourceFile
 
-STATE_DIR = ".skewguard"
 # Files the build writes atomically: the manifest in the output directory, the rest in the state
 # directory. Other writers there (a server's release registry) keep their own temporaries.
 _STATE_FILES = ("releases.json", "build-cache.json", "build-stamp.json")

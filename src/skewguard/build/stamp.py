@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..atomic import write_atomic
+from ..layout import STATE_DIR
 from .sources import SourceFile, SourceSpec
 
 STAMP_FORMAT = 2
-STAMP_PATH = os.path.join(".skewguard", "build-stamp.json")
+STAMP_PATH = os.path.join(STATE_DIR, "build-stamp.json")
 # A file modified this close to a build's start may change again without its mtime moving.
 RACY_WINDOW_NS = 2_000_000_000
 

@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from ..errors import SkewguardError
 from .model import ACTIVE, RETAINED, RETIRED, RegistryState, Release
 
 logger = logging.getLogger("skewguard")
@@ -21,7 +22,7 @@ logger = logging.getLogger("skewguard")
 OnChange = Callable[[RegistryState], None]
 
 
-class RegistryError(Exception):
+class RegistryError(SkewguardError):
     """A registry operation the user asked for cannot be done (one line)."""
 
 

@@ -10,13 +10,14 @@ import time
 from collections.abc import Callable
 
 from ..atomic import write_atomic
+from ..layout import STATE_DIR
 from ..settings import Settings
 from .base import RegistryError, ReleaseRegistry, deployed, describe
 from .model import RegistryState
 
 logger = logging.getLogger("skewguard")
 
-REGISTRY_FILE = os.path.join(".skewguard", "registry.json")
+REGISTRY_FILE = os.path.join(STATE_DIR, "registry.json")
 
 
 class FileRegistry(ReleaseRegistry):
@@ -172,7 +173,7 @@ def _remove(path: str) -> None:
 
 
 def _writable(directory: str) -> bool:
-    state_dir = os.path.join(directory, ".skewguard")
+    state_dir = os.path.join(directory, STATE_DIR)
     target = state_dir if os.path.isdir(state_dir) else directory
     return os.path.isdir(target) and os.access(target, os.W_OK | os.X_OK)
 

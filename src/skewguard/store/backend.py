@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..errors import SkewguardError
 
-class StoreError(Exception):
+
+class StoreError(SkewguardError):
     """A store operation failed; the message is one line naming the store and what to fix."""
 
 

@@ -11,6 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from ..layout import STATE_DIR
 from ..protocol import JSON, RequestFacts, Respond, json_response
 from ..settings import Settings
 from ..tokens import bearer_token, verify_token
@@ -37,7 +38,7 @@ def window_seconds(settings: Settings) -> float:
 def telemetry_directory(settings: Settings) -> str:
     """Where the file registry's workers keep their tab windows."""
     registry = settings.REGISTRY_PATH or (
-        os.path.join(settings.STATIC_ROOT, ".skewguard", "registry.json")
+        os.path.join(settings.STATIC_ROOT, STATE_DIR, "registry.json")
         if settings.STATIC_ROOT
         else ""
     )

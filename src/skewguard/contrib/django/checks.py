@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
@@ -11,7 +12,7 @@ MIDDLEWARE = "skewguard.contrib.django.middleware.SkewguardMiddleware"
 
 
 @register()
-def skewguard_checks(app_configs, **kwargs):
+def skewguard_checks(app_configs: Any, **kwargs: Any) -> list[Any]:
     problems = []
     root = getattr(settings, "STATIC_ROOT", None)
     if not settings.DEBUG and not getattr(settings, "APP_VERSION", ""):
