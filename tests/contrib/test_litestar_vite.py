@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-from litestar.response import Template  # module level: Litestar resolves handler annotations here
 
 from skewguard.build import BuildOptions, build
 from skewguard.tokens import make_token
