@@ -4,6 +4,7 @@ import { defineConfig } from "vite";
 // --out dist` then passes the hashed files through under Vite's names and keeps earlier releases.
 export default defineConfig({
   base: "/static/",
+  publicDir: false, // public/ is the build output (litestar-vite's bundle_dir), not Vite's input
   build: {
     outDir: "public",
     manifest: true,
