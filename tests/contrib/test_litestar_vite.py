@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -169,6 +170,17 @@ def test_a_bust_switches_litestar_vite(tmp_path, skewguard_serves):
             assert client.get("/static/assets/main-00000001.js").status_code == 200
 
 
+class Lines(logging.Handler):
+    """What skewguard's logger says (Litestar's own logging config replaces pytest's capture)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 def test_a_bust_that_litestar_vite_cannot_follow_needs_a_restart(tmp_path):
     from litestar.testing import TestClient
 
@@ -179,9 +191,16 @@ def test_a_bust_that_litestar_vite_cannot_follow_needs_a_restart(tmp_path):
         before = client.get("/").text
         vite_release(tmp_path, 2)
         (tmp_path / "public" / ".vite" / "manifest.json").write_text("{not json")
-        answer = bust(client)
+        said = Lines()
+        logging.getLogger("skewguard").addHandler(said)
+        try:
+            answer = bust(client)
+        finally:
+            logging.getLogger("skewguard").removeHandler(said)
         assert answer["status"] == "restart-needed" and answer["restart_needed"] is True, answer
         assert answer["version"] == old and "litestar-vite" in answer["error"]
+        restart = [line for line in said.lines if "restart needed" in line]
+        assert len(restart) == 1 and old in restart[0], said.lines  # one line in the log
         page = client.get("/")
         assert page.headers["x-app-version"] == old and page.text == before
         assert client.get("/version").json()["version"] == old

@@ -20,7 +20,7 @@ from litestar.types import Receive, Scope, Send
 
 from ..client import CLIENT_PREFIX
 from ..guard import RestartNeeded, Skewguard
-from ..protocol import authorize_bust, version_endpoint
+from ..protocol import Respond, authorize_bust, version_endpoint
 from ..web.asgi import facts_from_scope
 from .jinja import CurrentVersion
 
@@ -50,7 +50,7 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         if template_config is not None:
             previous = template_config.engine_callback
 
-            def register(engine) -> None:
+            def register(engine: Any) -> None:
                 if previous is not None:
                     previous(engine)
                 engine.register_template_callable("static", lambda ctx, path: guard.static(path))
@@ -79,7 +79,7 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
             base = type(loader)
             if getattr(base, "_skewguard_version", False):
                 continue
-            guard.add_reload_listener(lambda snapshot, p=plugin, b=base: _reload_vite(p, b))
+            guard.add_reload_listener(_vite_listener(plugin, base))
             loader.__class__ = type(
                 base.__name__,
                 (base,),
@@ -90,10 +90,10 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
                 },
             )
 
-    def _handlers(self) -> list:
+    def _handlers(self) -> list[Any]:
         guard = self.guard
 
-        def answer(respond) -> Response:
+        def answer(respond: Respond) -> Response[bytes]:
             return Response(
                 content=respond.body, status_code=respond.status, headers=dict(respond.headers)
             )
@@ -107,19 +107,21 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         def version(request: Request[Any, Any, Any]) -> Response[bytes]:
             guard.note_beat(scope_of(request).get("query_string", b"").decode("latin-1"))
             return answer(
-                version_endpoint(facts_from_scope(request.scope), guard.snapshot, guard.settings)
+                version_endpoint(
+                    facts_from_scope(dict(request.scope)), guard.snapshot, guard.settings
+                )
             )
 
         @post(guard.settings.BUST_PATH, name="skewguard_bust", include_in_schema=False)
-        async def bust(request: Request) -> Response:
-            refusal = authorize_bust(facts_from_scope(request.scope), guard.settings)
+        async def bust(request: Request[Any, Any, Any]) -> Response[bytes]:
+            refusal = authorize_bust(facts_from_scope(dict(request.scope)), guard.settings)
             if refusal is None:
                 refusal = await asyncio.get_running_loop().run_in_executor(None, guard.bust)
             return answer(refusal)
 
         return [version, bust]
 
-    def on_cli_init(self, cli) -> None:
+    def on_cli_init(self, cli: Any) -> None:
         from ..cli import framework_commands
 
         cli.add_command(framework_commands(self.guard))
@@ -129,8 +131,8 @@ def _static_route(guard: Skewguard, mount: str) -> Any:
     """A mount whose requests skewguard's middleware answers under their full path."""
 
     async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 404, "headers": []})
-        await send({"type": "http.response.body", "body": b"Not Found"})
+        await send({"type": "http.response.start", "status": 404, "headers": ()})
+        await send({"type": "http.response.body", "body": b"Not Found", "more_body": False})
 
     answer = guard.asgi(not_found, endpoints=False)
 
@@ -140,6 +142,10 @@ def _static_route(guard: Skewguard, mount: str) -> Any:
         await answer({**scope, "path": mount + scope["path"].rstrip("/")}, receive, send)
 
     return static
+
+
+def _vite_listener(plugin: Any, loader_class: type) -> Callable[[Any], Callable[[], None]]:
+    return lambda snapshot: _reload_vite(plugin, loader_class)
 
 
 def _vite_plugins(app_config: Any) -> list[Any]:
