@@ -162,12 +162,14 @@ class LitestarVite(Stack):
 
 class Django(Stack):
     """tests/stacks/django_site: Vite builds frontend/public, ``skewguard build`` writes
-    STATIC_ROOT (Vite's names pass through), django-vite reads Vite's manifest."""
+    STATIC_ROOT (Vite's names pass through), django-vite reads Vite's manifest. ``python`` runs
+    the server: this venv's (Django 5.2 LTS on 3.11) or another (Django 6 on Python 3.13)."""
 
     kind = "inertia"
 
-    def __init__(self, work: Path, node_modules: Path):
+    def __init__(self, work: Path, node_modules: Path, python: str = sys.executable):
         super().__init__(work, node_modules)
+        self.python = python
         vite_sources(work / "frontend", node_modules)
         self.env.update(
             DJANGO_SETTINGS_MODULE="tests.stacks.django_site.settings",
@@ -184,7 +186,7 @@ class Django(Stack):
 
     def command(self) -> list[str]:
         return [
-            sys.executable,
+            self.python,
             "-m",
             "uvicorn",
             "--factory",

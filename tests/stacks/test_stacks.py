@@ -6,6 +6,7 @@ loads. When the call ends, A converges on the new code. By bust and by restart."
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
@@ -72,9 +73,14 @@ def interact(page, stack) -> None:
 
 
 @pytest.mark.parametrize("how", ["bust", "restart"])
-@pytest.mark.parametrize("name", ["litestar-vite", "django", "flask-gunicorn"])
+@pytest.mark.parametrize("name", ["litestar-vite", "django", "django6", "flask-gunicorn"])
 def test_a_deploy_during_a_call(stack_factory, context, name, how):
     stack = stack_factory(name)
+    if name == "django6":  # the server really runs Django 6 on Python 3.13
+        probe = "import django, sys; print(django.VERSION[0], *sys.version_info[:2])"
+        out = subprocess.run([stack.python, "-c", probe], capture_output=True, text=True).stdout
+        major, *python = (int(x) for x in out.split())
+        assert major >= 6 and python >= [3, 12], out
     old = stack.version
     tab_a, a_statuses = open_tab(context, stack)
     tab_b, _ = open_tab(context, stack)
