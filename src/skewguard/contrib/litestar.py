@@ -25,6 +25,11 @@ from ..web.asgi import facts_from_scope
 from .jinja import CurrentVersion
 
 
+def scope_of(request: Request[Any, Any, Any]) -> Any:
+    """Litestar's typed scope, as the plain ASGI mapping skewguard reads."""
+    return request.scope
+
+
 class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
     def __init__(self, guard: Skewguard | None = None, **options: Any):
         self.guard = guard if guard is not None else Skewguard(**options)
@@ -108,13 +113,13 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
             guard.note_beat(scope_of(request).get("query_string", b"").decode("latin-1"))
             return answer(
                 version_endpoint(
-                    facts_from_scope(dict(request.scope)), guard.snapshot, guard.settings
+                    facts_from_scope(scope_of(request)), guard.snapshot, guard.settings
                 )
             )
 
         @post(guard.settings.BUST_PATH, name="skewguard_bust", include_in_schema=False)
         async def bust(request: Request[Any, Any, Any]) -> Response[bytes]:
-            refusal = authorize_bust(facts_from_scope(dict(request.scope)), guard.settings)
+            refusal = authorize_bust(facts_from_scope(scope_of(request)), guard.settings)
             if refusal is None:
                 refusal = await asyncio.get_running_loop().run_in_executor(None, guard.bust)
             return answer(refusal)
@@ -130,11 +135,11 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
 def _static_route(guard: Skewguard, mount: str) -> Any:
     """A mount whose requests skewguard's middleware answers under their full path."""
 
-    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    async def not_found(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 404, "headers": ()})
         await send({"type": "http.response.body", "body": b"Not Found", "more_body": False})
 
-    answer = guard.asgi(not_found, endpoints=False)
+    answer: Any = guard.asgi(not_found, endpoints=False)  # plain ASGI, not Litestar's types
 
     @asgi(mount, is_mount=True, name="skewguard_static", copy_scope=True)
     async def static(scope: Scope, receive: Receive, send: Send) -> None:
