@@ -91,7 +91,9 @@ def _bust_over_http(url: str, settings: Settings) -> None:
 
 
 def _bust_through_registry(settings: Settings) -> None:
-    from skewguard.releases import RegistryError, open_registry
+    """What a server's bust does for the fleet, from here: the release in STATIC_ROOT becomes
+    the deployed one and every worker watching the registry reloads (and says so)."""
+    from skewguard.releases import RegistryError, open_registry, propagate_bust
     from skewguard.version import VersionError, resolve
 
     try:
@@ -101,12 +103,18 @@ def _bust_through_registry(settings: Settings) -> None:
                 "no release registry configured (SKEWGUARD REGISTRY): pass --url of a server"
             )
         snapshot = resolve(settings)
-        release_id = snapshot.release["id"] if snapshot.release else ""
-        registry.register(snapshot.version, release_id)
-        state = registry.announce_bust()
     except (RegistryError, VersionError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"announced bust {state.bust} for {snapshot.version}")
+    release_id = snapshot.release["id"] if snapshot.release else ""
+    version = None if snapshot.version == "unknown" else snapshot.version
+    outcome = propagate_bust(registry, version, release_id, lambda state: None)
+    if outcome.state is None:
+        raise click.ClickException(f"the registry is unreachable: {outcome.error}")
+    late = f"; not applied yet by worker(s) {', '.join(outcome.late_workers)}"
+    click.echo(
+        f"announced bust {outcome.state.bust} for {snapshot.version}"
+        + (late if outcome.late_workers else "")
+    )
 
 
 @group.command("status")
