@@ -2,7 +2,7 @@
 
 - Litestar + litestar-vite (Inertia), examples/litestar_vite under uvicorn;
 - Django + django-vite + inertia-django, under uvicorn (ASGI);
-- Flask + htmx under ``gunicorn -w 2`` (the file registry tells every worker of a bust).
+- Flask + htmx under ``gunicorn -w 2`` (by default a bust reaches every worker).
 
 Each release's code sets ``window.appRelease`` to its number and lazily imports a chunk that says
 ``lazy <number>``, so a test can tell which release's code a tab runs, not only its label.
@@ -201,7 +201,7 @@ class Django(Stack):
 
 
 class FlaskGunicorn(Stack):
-    """tests/stacks/flask_site under ``gunicorn -w 2``, the file registry between the workers."""
+    """tests/stacks/flask_site under ``gunicorn -w 2`` with default settings."""
 
     kind = "htmx"
 
@@ -212,8 +212,8 @@ class FlaskGunicorn(Stack):
         shutil.copy(
             node_modules / "htmx.org" / "dist" / "htmx.min.js", work / "src" / "js" / "htmx.min.js"
         )
-        # Until multi-worker defaults land, the file registry is set explicitly.
-        self.env.update(SKEWGUARD_STATIC_ROOT=str(work / "dist"), SKEWGUARD_REGISTRY="file")
+        # No registry setting: a bust reaches both workers by default (the file registry).
+        self.env.update(SKEWGUARD_STATIC_ROOT=str(work / "dist"))
 
     def write_release(self, n: int) -> None:
         src = self.work / "src"
