@@ -65,6 +65,16 @@ class UnknownStaticPath(SkewguardError, LookupError):
     """``static()`` of a path the manifest does not know, in strict mode."""
 
 
+class RestartNeeded(VersionError):
+    """Something else in the process that renders asset URLs (a framework's manifest loader)
+    cannot switch to the new release in process: the process keeps the release it has."""
+
+
+# ``listener(snapshot)`` readies a renderer for the release ``snapshot`` and returns the function
+# that switches it over (or None). It raises RestartNeeded when that cannot be done in process.
+ReloadListener = Callable[[VersionSnapshot], Callable[[], None] | None]
+
+
 class Skewguard:
     def __init__(
         self,
@@ -92,6 +102,7 @@ class Skewguard:
         self.registry = open_registry(self.settings)
         self._seen_bust: int | None = None
         self._components: list[Component] = []
+        self._reload_listeners: list[ReloadListener] = []
         self._reload_lock = threading.Lock()
         self._dev_hashes = ContentHashCache()
         self._store_source = self._open_store()
@@ -208,12 +219,25 @@ class Skewguard:
         self._components.append(Component(name, patterns, os.path.abspath(base or os.getcwd())))
         self.reload()
 
+    def add_reload_listener(self, listener: ReloadListener) -> None:
+        """Have a reload that changes the version also switch ``listener``'s renderer (Django's
+        staticfiles storage, a Vite manifest loader): one release rendered per process."""
+        self._reload_listeners.append(listener)
+
     def reload(self) -> VersionSnapshot:
         """Re-read manifest and components, recompute the version, swap atomically.
 
-        Raises VersionError and keeps the current state when the new one cannot be built."""
+        Raises VersionError and keeps the current state when the new one cannot be built, and
+        RestartNeeded when a renderer cannot follow: never the new version over old asset URLs."""
         with self._reload_lock:
-            self._state = self._load()
+            state = self._load()
+            if state.snapshot.version != self._state.snapshot.version:
+                # Every renderer readies first; only when all can follow does anything switch.
+                switches = [listener(state.snapshot) for listener in self._reload_listeners]
+                for switch in switches:
+                    if switch is not None:
+                        switch()
+            self._state = state
             return self._state.snapshot
 
     def bust(self) -> Respond:
@@ -221,6 +245,11 @@ class Skewguard:
         previous = self._state.snapshot
         try:
             current = self.reload()
+        except RestartNeeded as exc:
+            logger.warning(
+                "skewguard: restart needed, still serving %s here: %s", previous.version, exc
+            )
+            return bust_failed(previous, str(exc), self.settings, restart_needed=True)
         except VersionError as exc:
             logger.error("skewguard: bust failed, still serving %s: %s", previous.version, exc)
             return bust_failed(previous, str(exc), self.settings)
@@ -261,6 +290,10 @@ class Skewguard:
             try:
                 self.reload()
                 return
+            except RestartNeeded as exc:
+                logger.warning(
+                    "skewguard: restart needed, still serving %s here: %s", self.version, exc
+                )
             except VersionError as exc:
                 logger.error(
                     "skewguard: fleet bust failed here, still serving %s: %s", self.version, exc

@@ -224,9 +224,18 @@ def bust_succeeded(
     )
 
 
-def bust_failed(current: VersionSnapshot, error: str, settings: Settings) -> Respond:
-    """The reload failed (corrupt manifest, say): the old snapshot stays; say so without a 500."""
-    body = {"status": "error", "error": error, "version": current.version}
+def bust_failed(
+    current: VersionSnapshot, error: str, settings: Settings, restart_needed: bool = False
+) -> Respond:
+    """The reload failed (corrupt manifest, say): the old snapshot stays; say so without a 500.
+    ``restart_needed``: the new release is fine but this process cannot render it until restarted."""
+    body: dict[str, object] = {
+        "status": "restart-needed" if restart_needed else "error",
+        "error": error,
+        "version": current.version,
+    }
+    if restart_needed:
+        body["restart_needed"] = True
     return json_response(
         422, body, (("Cache-Control", "no-store"), *version_headers(current, settings))
     )

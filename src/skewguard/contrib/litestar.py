@@ -11,13 +11,15 @@ on the app's template engine, and ``litestar skewguard build|prune|token|version
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response, asgi, get, post
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 from litestar.types import Receive, Scope, Send
 
-from ..guard import Skewguard
+from ..client import CLIENT_PREFIX
+from ..guard import RestartNeeded, Skewguard
 from ..protocol import Respond, authorize_bust, version_endpoint
 from ..web.asgi import facts_from_scope
 from .jinja import CurrentVersion
@@ -39,23 +41,16 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         app_config.on_startup.append(lambda app: self._agree_with_vite(app_config.plugins))
         if guard.settings.VERSION_ENDPOINT:
             app_config.route_handlers.extend(self._handlers())
-        if guard.settings.SERVE_STATIC and guard.settings.STATIC_ROOT:
-            # Litestar runs app middleware only for matched routes: static files need a route of
-            # their own (without STATIC_ROOT, e.g. with litestar-vite serving /static/, none is added).
-            static_app = guard.asgi_static()
-
-            @asgi(
-                guard.settings.STATIC_URL.rstrip("/"),
-                is_mount=True,
-                name="skewguard_static",
-                copy_scope=True,
-            )
-            async def static(scope: Scope, receive: Receive, send: Send) -> None:
-                # Litestar's mounts pass the rest of the path with a trailing "/" added: files have none.
-                rest: Any = {**scope, "path": scope["path"].rstrip("/")}
-                await static_app(rest, receive, send)  # type: ignore[arg-type]
-
-            app_config.route_handlers.append(static)
+        # Litestar runs app middleware only for matched routes: the browser client and the static
+        # files need a route of their own. skewguard owns STATIC_URL when it serves the build
+        # (litestar-vite's own static route then steps aside); else only its client's prefix.
+        serves_static = bool(guard.settings.SERVE_STATIC and guard.settings.STATIC_ROOT)
+        if serves_static:
+            _take_static_from_vite(app_config, guard.settings.STATIC_URL)
+            mount = guard.settings.STATIC_URL.rstrip("/")
+        else:
+            mount = guard.settings.STATIC_URL + CLIENT_PREFIX.rstrip("/")
+        app_config.route_handlers.append(_static_route(guard, mount))
         template_config = app_config.template_config
         if template_config is not None:
             previous = template_config.engine_callback
@@ -89,6 +84,7 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
             base = type(loader)
             if getattr(base, "_skewguard_version", False):
                 continue
+            guard.add_reload_listener(_vite_listener(plugin, base))
             loader.__class__ = type(
                 base.__name__,
                 (base,),
@@ -134,3 +130,72 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         from ..cli import framework_commands
 
         cli.add_command(framework_commands(self.guard))
+
+
+def _static_route(guard: Skewguard, mount: str) -> Any:
+    """A mount whose requests skewguard's middleware answers under their full path."""
+
+    async def not_found(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 404, "headers": ()})
+        await send({"type": "http.response.body", "body": b"Not Found", "more_body": False})
+
+    answer: Any = guard.asgi(not_found, endpoints=False)  # plain ASGI, not Litestar's types
+
+    @asgi(mount, is_mount=True, name="skewguard_static", copy_scope=True)
+    async def static(scope: Scope, receive: Receive, send: Send) -> None:
+        # Litestar's mounts pass the rest of the path with a trailing "/" added: files have none.
+        await answer({**scope, "path": mount + scope["path"].rstrip("/")}, receive, send)
+
+    return static
+
+
+def _vite_listener(plugin: Any, loader_class: type) -> Callable[[Any], Callable[[], None]]:
+    return lambda snapshot: _reload_vite(plugin, loader_class)
+
+
+def _vite_plugins(app_config: Any) -> list[Any]:
+    return [p for p in app_config.plugins if type(p).__name__ == "VitePlugin"]
+
+
+def _take_static_from_vite(app_config: Any, static_url: str) -> None:
+    """One owner of STATIC_URL: litestar-vite's static route (a path parameter under skewguard's
+    mount, which Litestar refuses) is dropped, whichever plugin was initialised first."""
+    for plugin in _vite_plugins(app_config):
+        config = getattr(plugin, "_config", None)
+        runtime = getattr(config, "runtime", None)
+        asset_url = str(getattr(config, "asset_url", "") or "")
+        if runtime is None or asset_url.rstrip("/") + "/" != static_url:
+            continue
+        runtime.set_static_folders = False  # litestar-vite not initialised yet: it adds none
+    app_config.route_handlers[:] = [
+        handler for handler in app_config.route_handlers if not _is_vite_static(handler)
+    ]
+
+
+def _is_vite_static(handler: Any) -> bool:
+    routes = getattr(handler, "routes", None)
+    if getattr(handler, "path", None) is None or not routes:
+        return False
+    return any(
+        (getattr(h, "opt", None) or {}).get("_vite_static_handler")
+        for route in routes
+        for h in getattr(route, "route_handlers", ())
+    )
+
+
+def _reload_vite(plugin: Any, loader_class: type) -> Callable[[], None]:
+    """A reload listener: litestar-vite's asset loader reads its (new) Vite manifest."""
+    loader = plugin.asset_loader
+    if getattr(plugin, "_spa_handler", None) is not None:
+        raise RestartNeeded("litestar-vite's SPA handler keeps its HTML until a restart")
+    try:
+        fresh = loader_class(loader._config)
+        fresh.parse_manifest()
+        manifest, content = fresh._manifest, fresh._manifest_content
+    except Exception as exc:  # noqa: BLE001 - litestar-vite's error: the loader keeps the old one
+        raise RestartNeeded(f"litestar-vite cannot re-read its Vite manifest: {exc}") from exc
+
+    def switch() -> None:
+        loader._manifest, loader._manifest_content = manifest, content
+
+    return switch

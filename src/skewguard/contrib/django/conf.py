@@ -50,7 +50,11 @@ def get_guard() -> Skewguard:
     if _guard is None:
         with _lock:
             if _guard is None:
-                _guard = Skewguard(**settings_from_django())
+                guard = Skewguard(**settings_from_django())
+                from .renderers import switch_renderers
+
+                guard.add_reload_listener(switch_renderers)  # {% static %} follows each bust
+                _guard = guard
     return _guard
 
 
