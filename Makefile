@@ -16,14 +16,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# A second, small environment: Python 3.13 with Django 6, where the Django storage tests run too
-# (tests/contrib/test_django_storage_port.py). Skipped with a message when no Python 3.13 exists.
+# A second, small environment: Python 3.13 with Django 6, where the Django storage tests and the
+# Django stack tests run too (tests/contrib/test_django_storage_port.py, tests/stacks; the package
+# list matches tests/stacks/conftest.py). Skipped with a message when no Python 3.13 exists.
 PYTHON313 ?= $(shell PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null || command -v python3.13 2>/dev/null)
 VENV313   := .venv313
 $(VENV313)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON313)" ]; then echo "no Python 3.13: the Django 6 run is skipped"; exit 0; fi; \
 	$(PYTHON313) -m venv $(VENV313) && \
-	$(VENV313)/bin/python -m pip install --quiet -e . 'django>=6.0' 'brotli>=1.1' 'zstandard>=0.22' && \
+	$(VENV313)/bin/python -m pip install --quiet -e . 'django>=6.1' 'django-vite>=3.0' \
+	  'inertia-django>=1.0' 'uvicorn>=0.29' 'brotli>=1.1' 'zstandard>=0.22' && \
 	touch $@
 
 venv313: $(VENV313)/.installed
@@ -42,7 +44,7 @@ lint: install
 
 # Whole test suite. In CI (CI=true) missing system tools are installed first;
 # pytest's "no tests collected" (exit 5) counts as a failure.
-test: install venv313
+test: install venv313 lint
 	bash scripts/ensure-tools.sh
 	$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc

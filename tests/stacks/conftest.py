@@ -27,8 +27,16 @@ def node_modules() -> Path:
     return modules
 
 
-PY313_VENV = ROOT / ".venv-py313"
-DJANGO6_PACKAGES = ["django>=6.1", "django-vite>=3.0", "inertia-django>=1.0", "uvicorn>=0.29"]
+# The same environment as the Makefile's venv313 target (keep the two package lists alike).
+PY313_VENV = ROOT / ".venv313"
+DJANGO6_PACKAGES = [
+    "django>=6.1",
+    "django-vite>=3.0",
+    "inertia-django>=1.0",
+    "uvicorn>=0.29",
+    "brotli>=1.1",
+    "zstandard>=0.22",
+]
 
 
 @pytest.fixture(scope="session")
