@@ -422,7 +422,9 @@ def flipping_asgi(registry: bool = False):
     """Two releases behind one address, answering in turn. With ``registry``, both share a file
     registry in which flipA (registered first) is active and flipB a newer retained release."""
     settings = (
-        {"registry": "file", "registry_path": os.environ["TEST_REGISTRY_PATH"]} if registry else {}
+        {"registry": "file", "registry_path": os.environ["TEST_REGISTRY_PATH"]}
+        if registry
+        else {"registry": "none"}  # no shared word on the active release: the misconfigured case
     )
     guards = [
         Skewguard(

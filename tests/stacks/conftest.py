@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ..browser.conftest import FIXTURE, browser, context  # noqa: F401 - the same Chromium
+from ..browser.conftest import FIXTURE, context  # noqa: F401 - the same Chromium
 from ..conftest import IN_CI, ROOT, require_tool
 from .servers import STACKS, Stack
 
