@@ -11,7 +11,6 @@ history, then the manifest (atomic, durable), then canonical-name copies.
 from __future__ import annotations
 
 import hashlib
-import json
 import multiprocessing
 import os
 import threading
@@ -24,6 +23,7 @@ from typing import Any
 
 from ..layout import STATE_DIR
 from ..manifest import FileInfo, Manifest, ManifestError, Release, manifest_path, paths_hash
+from ..vite import parse_vite_manifest, vite_output_files
 from . import compress
 from .cache import BuildCache, CachedSource
 from .errors import BuildError
@@ -708,16 +708,7 @@ def _vite_manifest_files(path: str) -> set[str]:
     """Output files named by a Vite manifest (``file``, ``css``, ``assets``); empty if not one."""
     try:
         with open(path, "rb") as fh:
-            document = json.load(fh)
-    except (OSError, ValueError):
+            chunks = parse_vite_manifest(fh.read())
+    except OSError:
         return set()
-    if not isinstance(document, dict) or not document:
-        return set()
-    names: set[str] = set()
-    for chunk in document.values():
-        if not isinstance(chunk, dict) or not isinstance(chunk.get("file"), str):
-            return set()  # not a Vite manifest (a PWA manifest.json, say)
-        names.add(chunk["file"])
-        for key in ("css", "assets"):
-            names.update(n for n in chunk.get(key, ()) if isinstance(n, str))
-    return names
+    return vite_output_files(chunks) if chunks is not None else set()
