@@ -436,6 +436,8 @@ def flipping_asgi(registry: bool = False):
         )
         for v in ("flipA", "flipB")
     ]
+    if registry:  # each guard activated its own release as it started: flipA is the fleet's
+        guards[0].registry.activate("flipA")
     apps = [g.asgi(asgi_app) for g in guards]
     counter = {"n": 0}
 
