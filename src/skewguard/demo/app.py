@@ -90,9 +90,10 @@ class Demo:
         )
 
     def deploy_now(self) -> str:
-        """A new release: new sources, a build, and the switch (what a bust does)."""
+        """A new release: new sources, a build, and a bust."""
         with self.lock:
             self.release += 1
             write_release(self.src, self.release)
             self._build()
-            return self.guard.reload().version
+            self.guard.bust()  # as POST /cache/bust: the registry makes it the active release
+            return self.guard.version
