@@ -133,8 +133,7 @@ def test_manage_py_skewguard(project, tmp_path):
         versions = [r["version"] for r in json.loads(listed.stdout)["releases"]]
         assert {first, second, third} <= set(versions), listed.stdout
         status = manage(env, "skewguard", "status")
-        assert status.returncode == 0 and status.stdout.startswith(f"version {third}"), status
-        assert third in status.stdout.splitlines()[-1] or third in status.stdout
+        assert status.returncode == 0 and third in status.stdout, status  # the CLI's own view
         activated = manage(env, "skewguard", "release", "activate", third)
         assert activated.returncode == 0 and activated.stdout.strip() == f"activated {third}"
         pruned = manage(env, "skewguard", "prune", "--keep", "1", "--max-age", "1s", "--dry-run")

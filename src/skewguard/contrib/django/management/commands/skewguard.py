@@ -35,6 +35,7 @@ group.add_command(cli.build)
 group.add_command(cli.prune)
 group.add_command(cli.version)
 group.add_command(cli.release)
+group.add_command(cli.status)
 
 
 @group.command("token")
@@ -117,33 +118,6 @@ def _bust_through_registry(settings: Settings) -> None:
     )
 
 
-@group.command("status")
-@click.option("--json", "as_json", is_flag=True)
-def status(as_json: bool) -> None:
-    """The release in STATIC_ROOT and, with a registry, every release's state."""
-    from skewguard.releases import RegistryError, open_registry
-    from skewguard.version import VersionError, resolve
-
-    settings = project_settings()
-    try:
-        snapshot = resolve(settings)
-        registry = open_registry(settings)
-        state = registry.state() if registry is not None else None
-    except (RegistryError, VersionError) as exc:
-        raise click.ClickException(str(exc)) from None
-    if as_json:
-        body: dict[str, Any] = {"version": snapshot.version, "source": snapshot.source}
-        body["registry"] = state.as_json() if state is not None else None
-        click.echo(json.dumps(body, indent=2))
-        return
-    click.echo(f"version {snapshot.version} (source: {snapshot.source})")
-    if state is None:
-        click.echo("no release registry configured")
-        return
-    for release in state.releases:
-        click.echo(f"{release.version:<24} {release.state:<9} {release.created}  id={release.id}")
-
-
 def _defaults(settings: Settings) -> dict[str, Any]:
     """The project's settings as defaults of the CLI's own options and arguments."""
     registry = {
@@ -156,6 +130,7 @@ def _defaults(settings: Settings) -> dict[str, Any]:
         "version": {"directory": settings.STATIC_ROOT or None},
         "build": {"out": settings.STATIC_ROOT or None},
         "release": {name: registry for name in ("list", "activate", "retire")},
+        "status": registry,
     }
 
 
