@@ -152,11 +152,13 @@ class VersionRouter:
                 return
             requested: list[str] = []
             cookies: list[str] = []
+            # A field value has no leading or trailing whitespace (RFC 9110 5.5): h11 and nginx
+            # strip it, httptools hands it over as sent, so strip it here for every server alike.
             for name, value in scope.get("headers", ()):
                 if name == b"x-app-requested-version":
-                    requested.append(value.decode("latin-1"))
+                    requested.append(value.decode("latin-1").strip(" \t"))
                 elif name == b"cookie":
-                    cookies.append(value.decode("latin-1"))
+                    cookies.append(value.decode("latin-1").strip(" \t"))
             decision = router.decide(joined(requested, ", "), joined(cookies, "; "))
             if decision.target is None:
                 await send(

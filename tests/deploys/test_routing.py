@@ -199,3 +199,37 @@ def test_nginx_config_refuses_what_would_inject_directives():
         assert result.returncode == 1 and "--listen" in result.stderr, result.stderr
     backend = run_cli("nginx-config", "--backend", "v1=127.0.0.1:1; x", "--default", "v1")
     assert backend.returncode == 1 and "host:port" in backend.stderr
+
+
+def test_asgi_router_strips_whitespace_around_header_values() -> None:
+    """httptools passes ``" v2 "`` as sent where h11 and nginx strip it: the router agrees."""
+    import asyncio
+
+    from skewguard.routing import VersionRouter
+
+    seen: list[dict] = []
+
+    async def app(scope, receive, send):
+        seen.append(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    router = VersionRouter(version_map={"v1": "blue", "v2": "green"}, default_version="v1")
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": [(b"x-app-requested-version", b" v2\t")],
+    }
+    asyncio.run(router.asgi(app)(scope, receive, send))
+    assert sent[0]["status"] == 200
+    assert seen[0]["state"]["backend_target"] == "green"
+    assert (b"x-backend-target", b"green") in sent[0]["headers"]
