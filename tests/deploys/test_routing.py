@@ -204,6 +204,7 @@ def test_nginx_config_refuses_what_would_inject_directives():
 def test_asgi_router_strips_whitespace_around_header_values() -> None:
     """httptools passes ``" v2 "`` as sent where h11 and nginx strip it: the router agrees."""
     import asyncio
+    import threading
 
     from skewguard.routing import VersionRouter
 
@@ -229,7 +230,10 @@ def test_asgi_router_strips_whitespace_around_header_values() -> None:
         "path": "/",
         "headers": [(b"x-app-requested-version", b" v2\t")],
     }
-    asyncio.run(router.asgi(app)(scope, receive, send))
+    # In a thread of its own: the browser tests' Playwright keeps a loop running in this one.
+    worker = threading.Thread(target=asyncio.run, args=(router.asgi(app)(scope, receive, send),))
+    worker.start()
+    worker.join()
     assert sent[0]["status"] == 200
     assert seen[0]["state"]["backend_target"] == "green"
     assert (b"x-backend-target", b"green") in sent[0]["headers"]
