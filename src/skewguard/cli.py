@@ -303,6 +303,14 @@ def _tabs_report(
     return None, None
 
 
+def _note_no_live_tab_counts() -> None:
+    click.echo(
+        "note: no live-tab counts found (--redis-url, --registry-path or --url); "
+        "pruning by --keep and --max-age only",
+        err=True,
+    )
+
+
 def _refuse_live_prune(
     directory: str,
     dropped: list[str],
@@ -319,11 +327,7 @@ def _refuse_live_prune(
 
     report, source = _tabs_report(redis_url, directory, registry_path, url, token)
     if report is None:
-        click.echo(
-            "note: no live-tab counts found (--redis-url, --registry-path or --url); "
-            "pruning by --keep and --max-age only",
-            err=True,
-        )
+        _note_no_live_tab_counts()
         return
     records = {r.id: r for r in load_history(directory)}
     versions: list[str] = []
@@ -462,11 +466,7 @@ def _refuse_live_store_prune(
 
     report, source = _tabs_report(redis_url, None, registry_path, url, token)
     if report is None:
-        click.echo(
-            "note: no live-tab counts found (--redis-url, --registry-path or --url); "
-            "pruning by --keep and --max-age only",
-            err=True,
-        )
+        _note_no_live_tab_counts()
         return
     try:
         plan = collect(open_store(store_url), keep, max_age, dry_run=True)
