@@ -82,9 +82,20 @@ def test_a_held_stale_tab_keeps_talking_to_its_own_release(site_factory, context
         "SKEWGUARD_REGISTRY_PATH": str(tmp_path / "registry.json"),
         "SKEWGUARD_PIN_REQUESTS": "true",
     }
-    blue = site_factory("asgi", env=env)  # registered first: the active release
+    blue = site_factory("asgi", env=env)
     green = site_factory("asgi", deploys=1, env=env)
     assert blue.version != green.version
+    # A server starting on a file registry activates its own build (one server: the build on
+    # disk is the deploy), so green's start made green active: blue is the fleet's release
+    # again before any tab opens, or the first tab could converge before its call starts.
+    reactivated = run_cli(
+        "release", "activate", blue.version, "--registry-path", env["SKEWGUARD_REGISTRY_PATH"]
+    )
+    assert reactivated.returncode == 0, reactivated.stderr
+    deadline = time.monotonic() + 10
+    while httpx.get(blue.base + "/version", timeout=5).json()["behind"]:
+        assert time.monotonic() < deadline, "blue did not see itself activated"
+        time.sleep(0.1)
     nginx = Nginx(
         tmp_path / "nginx", {blue.version: blue.port, green.version: green.port}, blue.version
     )

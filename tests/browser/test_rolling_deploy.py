@@ -26,7 +26,9 @@ from ..deploys.conftest import RedisServer
 from ..processes import free_port, stop, wait_for_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-TOKEN = {"Authorization": "Bearer " + make_token("s3cret", 3600)}
+TOKEN = {
+    "Authorization": "Bearer " + make_token("s3cret", 86400)
+}  # minted at collection: outlives the suite
 DEPLOYS = 4
 ALONE_SECONDS = 3.0
 

@@ -13,7 +13,9 @@ from skewguard.tokens import make_token
 from ..build.helpers import write_tree
 from ..conftest import run_cli
 
-TOKEN = {"Authorization": "Bearer " + make_token("s3cret", 600)}
+TOKEN = {
+    "Authorization": "Bearer " + make_token("s3cret", 86400)
+}  # minted at collection: outlives the suite
 
 
 def built(root, color: str):

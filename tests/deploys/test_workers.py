@@ -18,7 +18,9 @@ from skewguard.tokens import make_token
 from ..build.helpers import write_tree
 from ..conftest import run_cli
 
-TOKEN = {"Authorization": "Bearer " + make_token("s3cret", 600)}
+TOKEN = {
+    "Authorization": "Bearer " + make_token("s3cret", 86400)
+}  # minted at collection: outlives the suite
 CLOSE = {"Connection": "close"}  # a new connection each time: the kernel spreads them over workers
 LINK = re.compile(r'href="([^"]+)"')
 GRACE = 1.0  # seconds after a bust returned during which an older release may still answer
