@@ -4,8 +4,14 @@ StaticFiles and nginx (the ceiling), all on the same machine in one run.
 Run by hand:   make bench-runtime     (needs wrk and nginx: apt-get install wrk nginx)
 
 Every server is one uvicorn process (one worker) on a free loopback port, loaded by wrk with one
-thread and 32 connections for --seconds (default 5) after a 1 s warm-up. The in-process figure
-times the middleware around a tiny ASGI app without any server or network.
+thread and 32 connections for --seconds (default 5) after a 1 s warm-up. "With skewguard" is the
+default settings (telemetry on, REGISTRY=auto: the file registry and its watcher thread, since the
+build directory is writable); the same app with SKEWGUARD_REGISTRY=none is measured beside it.
+The middleware overhead is measured in --rounds alternating rounds (bare, defaults, REGISTRY=none),
+because one pair of runs on a shared machine moves by more than the 5% it is meant to show; each
+server's CPU time per request (user + sys, from /proc) is printed too, a figure that the other
+processes on the machine disturb much less than req/s. The in-process figures time the same
+middleware around a tiny ASGI app without any server or network.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -46,22 +54,80 @@ def wait_for(port: int, proc: subprocess.Popen) -> None:
     raise SystemExit("bench: server did not start")
 
 
-def wrk(url: str, seconds: int, headers: dict[str, str] | None = None) -> float:
+@dataclass(frozen=True)
+class Run:
+    """One server under wrk: throughput, and what the server process spent on it."""
+
+    rps: float
+    cpu_us: float | None  # the server's CPU time (user + sys, every thread) per request
+    threads: int | None  # the server's threads at the end of the run
+    other_threads_ms: float | None  # CPU time of every thread but the event loop's
+
+
+def warm_up(url: str) -> None:
+    subprocess.run(["wrk", "-t1", "-c32", "-d1s", url], capture_output=True)
+
+
+def wrk(
+    url: str, seconds: int, headers: dict[str, str] | None = None, warm: bool = True
+) -> tuple[float, int]:
+    """(requests per second, requests answered), after a 1 s warm-up unless ``warm`` is False."""
     args = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"]
     for k, v in (headers or {}).items():
         args += ["-H", f"{k}: {v}"]
-    subprocess.run(["wrk", "-t1", "-c32", "-d1s", url], capture_output=True)  # warm-up
+    if warm:
+        warm_up(url)
     out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"bench: {url} answered {errors.group(1)} errors under load")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return rps, int(re.search(r"(\d+) requests in", out).group(1))
 
 
-def uvicorn_rps(app: str, root: Path, url_path: str, seconds: int, headers=None) -> float:
+def _cpu_seconds(pid: int, task: int | None = None) -> float | None:
+    """User + system CPU time of a process (or one of its threads) from /proc; None elsewhere."""
+    path = f"/proc/{pid}/stat" if task is None else f"/proc/{pid}/task/{task}/stat"
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _threads(pid: int) -> list[int]:
+    try:
+        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return []
+
+
+def measure(pid: int, url: str, seconds: int, headers: dict[str, str] | None = None) -> Run:
+    warm_up(url)
+    before = _cpu_seconds(pid)
+    loop_before = _cpu_seconds(pid, pid)
+    rps, requests = wrk(url, seconds, headers, warm=False)
+    after, loop_after = _cpu_seconds(pid), _cpu_seconds(pid, pid)
+    threads = _threads(pid)
+    if None in (before, after, loop_before, loop_after) or not requests:
+        return Run(rps, None, len(threads) or None, None)
+    cpu_us = (after - before) / requests * 1e6
+    others = ((after - before) - (loop_after - loop_before)) * 1e3
+    return Run(rps, cpu_us, len(threads), max(others, 0.0))
+
+
+def uvicorn_rps(
+    app: str,
+    root: Path,
+    url_path: str,
+    seconds: int,
+    headers: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+) -> Run:
     port = free_port()
     env = {
         **os.environ,
+        **(env or {}),
         "BENCH_APP": app,
         "BENCH_ROOT": str(root),
         "PYTHONPATH": f"{HERE}:{HERE.parent / 'src'}",
@@ -89,7 +155,7 @@ def uvicorn_rps(app: str, root: Path, url_path: str, seconds: int, headers=None)
         wait_for(port, proc)
         url = f"http://127.0.0.1:{port}{url_path}"
         check(url, app)
-        return wrk(url, seconds, headers)
+        return measure(proc.pid, url, seconds, headers)
     finally:
         proc.terminate()
         proc.wait()
@@ -139,22 +205,26 @@ def nginx_rps(root: Path, url_path: str, seconds: int) -> float | None:
         wait_for(port, proc)
         url = f"http://127.0.0.1:{port}{url_path}"
         check(url, "nginx")
-        return wrk(url, seconds)
+        return wrk(url, seconds)[0]
     finally:
         proc.terminate()
         proc.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 
-def in_process_overhead(requests: int = 200_000) -> tuple[float, float]:
-    """Microseconds per request: bare ASGI app, and the same wrapped by skewguard's middleware."""
+def in_process_overhead(root: Path, requests: int = 100_000) -> dict[str, float]:
+    """Microseconds of this thread's CPU per request: the bare ASGI app, and the same wrapped by
+    skewguard's middleware as the servers run it (defaults: the file registry's watcher thread
+    runs beside the loop; and REGISTRY=none). Best of three."""
     import runtime_apps  # noqa: F401 - on sys.path below
 
-    from skewguard import Skewguard
-
     os.environ.setdefault("SKEWGUARD_VITE_HOT_FILE", "")
-    guard = Skewguard(APP_VERSION="1.0.0", MANIFEST_REQUIRED=False, SERVE_STATIC=False)
-    wrapped = guard.asgi(runtime_apps.bare)
+    apps = {"bare": runtime_apps.bare, "defaults": runtime_apps.with_skewguard(str(root))}
+    os.environ["SKEWGUARD_REGISTRY"] = "none"
+    try:
+        apps["REGISTRY=none"] = runtime_apps.with_skewguard(str(root))
+    finally:
+        del os.environ["SKEWGUARD_REGISTRY"]
     scope = {
         "type": "http",
         "method": "GET",
@@ -171,14 +241,57 @@ def in_process_overhead(requests: int = 200_000) -> tuple[float, float]:
         pass
 
     async def run(app) -> float:
-        started = time.perf_counter()
+        started = time.thread_time()
         for _ in range(requests):
             await app(scope, receive, send)
-        return (time.perf_counter() - started) / requests * 1e6
+        return (time.thread_time() - started) / requests * 1e6
 
-    bare_us = min(asyncio.run(run(runtime_apps.bare)) for _ in range(3))
-    wrapped_us = min(asyncio.run(run(wrapped)) for _ in range(3))
-    return bare_us, wrapped_us
+    return {name: min(asyncio.run(run(app)) for _ in range(3)) for name, app in apps.items()}
+
+
+def middleware_rounds(root: Path, seconds: int, rounds: int) -> dict[str, list[Run]]:
+    """bare, defaults and REGISTRY=none under uvicorn, alternated ``rounds`` times."""
+    variants = {
+        "bare": ("bare", {}),
+        "defaults": ("skewguard_middleware", {}),
+        "REGISTRY=none": ("skewguard_middleware", {"SKEWGUARD_REGISTRY": "none"}),
+    }
+    runs: dict[str, list[Run]] = {name: [] for name in variants}
+    for n in range(rounds):
+        for name, (app, env) in variants.items():
+            runs[name].append(uvicorn_rps(app, root, "/", seconds, env=env))
+        bare = runs["bare"][-1].rps
+        print(
+            f"  round {n + 1}: "
+            + ", ".join(
+                f"{name} {r[-1].rps:,.0f} req/s"
+                + ("" if name == "bare" else f" ({(1 - r[-1].rps / bare) * 100:+.1f}% loss)")
+                for name, r in runs.items()
+            )
+            + f"; load average {os.getloadavg()[0]:.1f}"
+        )
+    return runs
+
+
+def report_rounds(runs: dict[str, list[Run]]) -> None:
+    bare = runs["bare"]
+    for name in ("defaults", "REGISTRY=none"):
+        losses = [(1 - r.rps / b.rps) * 100 for r, b in zip(runs[name], bare, strict=True)]
+        print(
+            f"  {name:<14} loss against bare, median of {len(losses)} rounds: "
+            f"{statistics.median(losses):+.1f}% (from {min(losses):+.1f}% to {max(losses):+.1f}%)"
+        )
+    for name, rs in runs.items():
+        cpu = [r.cpu_us for r in rs if r.cpu_us is not None]
+        if not cpu:
+            continue
+        others = [r.other_threads_ms for r in rs if r.other_threads_ms is not None]
+        threads = sorted({r.threads for r in rs if r.threads})
+        print(
+            f"  {name:<14} server CPU per request, median {statistics.median(cpu):.1f} us "
+            f"(min {min(cpu):.1f}); threads {'/'.join(map(str, threads))}; "
+            f"CPU of threads besides the event loop {max(others):.0f} ms per run at most"
+        )
 
 
 def build_files(work: Path) -> tuple[Path, str, str]:
@@ -205,6 +318,9 @@ def build_files(work: Path) -> tuple[Path, str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds of the middleware overhead"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench: wrk is not installed (apt-get install wrk)")
@@ -218,23 +334,28 @@ def main() -> None:
             f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; wrk -t1 -c32 -d{s}s; one uvicorn worker each\n"
         )
 
-        bare_us, wrapped_us = in_process_overhead()
-        print("(a) middleware overhead")
         print(
-            f"  in-process, per request: bare {bare_us:.2f} us, with skewguard {wrapped_us:.2f} us "
-            f"(+{wrapped_us - bare_us:.2f} us)"
+            "(a) middleware overhead (defaults: telemetry on, REGISTRY=auto picks the file registry)"
         )
-        bare = uvicorn_rps("bare", root, "/", s)
-        wrapped = uvicorn_rps("skewguard_middleware", root, "/", s)
+        per_request = in_process_overhead(root)
+        bare_us = per_request["bare"]
         print(
-            f"  uvicorn: bare {bare:,.0f} req/s, with skewguard {wrapped:,.0f} req/s "
-            f"({(1 - wrapped / bare) * 100:+.1f}% loss)\n"
+            "  in-process, CPU per request: "
+            + ", ".join(
+                f"{name} {us:.2f} us" + ("" if name == "bare" else f" (+{us - bare_us:.2f} us)")
+                for name, us in per_request.items()
+            )
         )
+        print(f"  uvicorn, {args.rounds} alternating rounds:")
+        runs = middleware_rounds(root, s, args.rounds)
+        report_rounds(runs)
+        bare = statistics.median(r.rps for r in runs["bare"])
+        print()
 
         print("(b) static files, 10 KB hashed CSS")
-        bare_10k = uvicorn_rps("bare_10k", root, "/", s)
+        bare_10k = uvicorn_rps("bare_10k", root, "/", s).rps
         results = {
-            name: uvicorn_rps(name, root, small, s)
+            name: uvicorn_rps(name, root, small, s).rps
             for name in ("skewguard_static", "servestatic", "starlette_static")
         }
         ceiling = nginx_rps(root, small, s)
@@ -249,7 +370,7 @@ def main() -> None:
 
         print("\n(b) static files, 1 MB hashed JS")
         results = {
-            name: uvicorn_rps(name, root, big, s)
+            name: uvicorn_rps(name, root, big, s).rps
             for name in ("skewguard_static", "servestatic", "starlette_static")
         }
         ceiling = nginx_rps(root, big, s)

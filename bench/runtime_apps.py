@@ -1,4 +1,11 @@
-"""The apps bench/runtime.py serves under uvicorn, chosen by BENCH_APP; BENCH_ROOT is a build dir."""
+"""The apps bench/runtime.py serves under uvicorn, chosen by BENCH_APP; BENCH_ROOT is a build dir.
+
+"With skewguard" is the default settings, as an application gets them with nothing but
+STATIC_ROOT and SECRET_KEY: telemetry on, and REGISTRY=auto, which picks the file registry (and
+its watcher thread) because the build directory is writable. SKEWGUARD_* variables in the
+environment change them, as they would for any app (the bench sets SKEWGUARD_REGISTRY=none for
+its comparison).
+"""
 
 from __future__ import annotations
 
@@ -37,16 +44,21 @@ async def bare_10k(scope, receive, send):
     await send({"type": "http.response.body", "body": SMALL_BODY})
 
 
+def with_skewguard(root: str, app=bare):
+    """``app`` wrapped by skewguard's middleware with the default settings."""
+    from skewguard import Skewguard
+
+    guard = Skewguard(static_root=root, secret_key="bench", vite_hot_file="")
+    return guard.asgi(app)
+
+
 def _app():
     if KIND == "bare":
         return bare
     if KIND == "bare_10k":
         return bare_10k
     if KIND in ("skewguard_middleware", "skewguard_static"):
-        from skewguard import Skewguard
-
-        guard = Skewguard(static_root=ROOT, secret_key="bench", vite_hot_file="")
-        return guard.asgi(bare)
+        return with_skewguard(ROOT)
     if KIND == "servestatic":
         from servestatic import ServeStaticASGI
 

@@ -55,8 +55,14 @@ class FileRegistry(ReleaseRegistry):
             os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
             with open(self.path + ".lock", "a+") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # workers changing it at once: one at a time
-                new = change(self.state())
-                write_atomic(self.path, json.dumps(new.as_json(), indent=1).encode(), durable=True)
+                old = self.state()
+                new = change(old)
+                # An unchanged state is not written: every worker starting on the active
+                # release would otherwise fsync the file and make every other worker re-read it.
+                if new != old:
+                    write_atomic(
+                        self.path, json.dumps(new.as_json(), indent=1).encode(), durable=True
+                    )
                 return new
         except OSError as exc:
             raise RegistryError(
