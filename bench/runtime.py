@@ -281,16 +281,20 @@ def report_rounds(runs: dict[str, list[Run]]) -> None:
             f"  {name:<14} loss against bare, median of {len(losses)} rounds: "
             f"{statistics.median(losses):+.1f}% (from {min(losses):+.1f}% to {max(losses):+.1f}%)"
         )
+    bare_cpu = [r.cpu_us for r in bare if r.cpu_us is not None]
     for name, rs in runs.items():
         cpu = [r.cpu_us for r in rs if r.cpu_us is not None]
         if not cpu:
             continue
+        above = ""
+        if name != "bare" and bare_cpu:
+            above = f", {(statistics.median(cpu) / statistics.median(bare_cpu) - 1) * 100:+.1f}% on bare"
         others = [r.other_threads_ms for r in rs if r.other_threads_ms is not None]
         threads = sorted({r.threads for r in rs if r.threads})
         print(
             f"  {name:<14} server CPU per request, median {statistics.median(cpu):.1f} us "
-            f"(min {min(cpu):.1f}); threads {'/'.join(map(str, threads))}; "
-            f"CPU of threads besides the event loop {max(others):.0f} ms per run at most"
+            f"(min {min(cpu):.1f}{above}); threads {'/'.join(map(str, threads))}; "
+            f"CPU of threads besides the event loop {max(others, default=0):.0f} ms per run at most"
         )
 
 
@@ -319,7 +323,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument(
-        "--rounds", type=int, default=3, help="alternating rounds of the middleware overhead"
+        "--rounds", type=int, default=5, help="alternating rounds of the middleware overhead"
     )
     args = parser.parse_args()
     if not shutil.which("wrk"):
