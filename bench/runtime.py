@@ -7,7 +7,8 @@ Every server is one uvicorn process (one worker) on a free loopback port, loaded
 thread and 32 connections for --seconds (default 5) after a 1 s warm-up. "With skewguard" is the
 default settings (telemetry on, REGISTRY=auto: the file registry and its watcher thread, since the
 build directory is writable); the same app with SKEWGUARD_REGISTRY=none is measured beside it.
-The middleware overhead is measured in --rounds alternating rounds (bare, defaults, REGISTRY=none),
+The middleware overhead is measured in --rounds alternating rounds (bare, defaults,
+REGISTRY=none, and as a diagnostic the defaults with the registry's watcher thread not started),
 because one pair of runs on a shared machine moves by more than the 5% it is meant to show; each
 server's CPU time per request (user + sys, from /proc) is printed too, a figure that the other
 processes on the machine disturb much less than req/s. The in-process figures time the same
@@ -250,11 +251,13 @@ def in_process_overhead(root: Path, requests: int = 100_000) -> dict[str, float]
 
 
 def middleware_rounds(root: Path, seconds: int, rounds: int) -> dict[str, list[Run]]:
-    """bare, defaults and REGISTRY=none under uvicorn, alternated ``rounds`` times."""
+    """bare, defaults, REGISTRY=none and the defaults without the registry's watcher thread
+    under uvicorn, alternated ``rounds`` times."""
     variants = {
         "bare": ("bare", {}),
         "defaults": ("skewguard_middleware", {}),
         "REGISTRY=none": ("skewguard_middleware", {"SKEWGUARD_REGISTRY": "none"}),
+        "no watcher": ("skewguard_no_watcher", {}),  # diagnostic: the registry minus its thread
     }
     runs: dict[str, list[Run]] = {name: [] for name in variants}
     for n in range(rounds):
@@ -275,7 +278,7 @@ def middleware_rounds(root: Path, seconds: int, rounds: int) -> dict[str, list[R
 
 def report_rounds(runs: dict[str, list[Run]]) -> None:
     bare = runs["bare"]
-    for name in ("defaults", "REGISTRY=none"):
+    for name in ("defaults", "REGISTRY=none", "no watcher"):
         losses = [(1 - r.rps / b.rps) * 100 for r, b in zip(runs[name], bare, strict=True)]
         print(
             f"  {name:<14} loss against bare, median of {len(losses)} rounds: "

@@ -52,6 +52,16 @@ def with_skewguard(root: str, app=bare):
     return guard.asgi(app)
 
 
+def without_watcher(root: str, app=bare):
+    """The defaults with the file registry's watcher thread never started: a diagnostic that
+    tells the watcher's cost apart from everything else the registry turns on (no worker
+    hears a bust from another in this configuration)."""
+    from skewguard.releases.base import ReleaseRegistry
+
+    ReleaseRegistry._start_watcher = lambda self: None  # this bench process only
+    return with_skewguard(root, app)
+
+
 def _app():
     if KIND == "bare":
         return bare
@@ -59,6 +69,8 @@ def _app():
         return bare_10k
     if KIND in ("skewguard_middleware", "skewguard_static"):
         return with_skewguard(ROOT)
+    if KIND == "skewguard_no_watcher":
+        return without_watcher(ROOT)
     if KIND == "servestatic":
         from servestatic import ServeStaticASGI
 
