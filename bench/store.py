@@ -5,7 +5,8 @@ hashed file of the same size (uvicorn, wrk).
 
 Run by hand (not part of the test suite):   .venv/bin/python bench/store.py
 Needs the bench extra (django-storages, boto3), moto's server (test extra) and wrk.
-Options: --limit N (only the first N files of the tree, sorted; default: all), --seconds S.
+Options: --limit N (only the first N files of the tree, sorted; default: all), --seconds S,
+--no-serving (skip the wrk pair). Request counts come from the S3 server's own log.
 
 The S3 server is moto's standalone server on a loopback port: every tool talks S3 over HTTP to
 the same process, so the figures compare clients, not storage back ends.
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -97,14 +99,57 @@ def limited_tree(limit: int | None, work: Path) -> Path:
 def start_moto(work: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     moto = shutil.which("moto_server", path=os.path.dirname(sys.executable)) or "moto_server"
+    log = open(work / "moto.log", "w")  # noqa: SIM115 - one request line per request
     proc = subprocess.Popen(
         [moto, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,  # a request log line per request: never let a pipe fill
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env={**os.environ, **CREDENTIALS},
     )
     wait_for(port, proc)
     return proc, f"http://127.0.0.1:{port}"
+
+
+_REQUEST_LINE = re.compile(r'"(GET|PUT|POST|HEAD|DELETE) /([^/? ]+)')
+
+
+def requests_by_method(work: Path, bucket: str) -> dict[str, int]:
+    """What the S3 server was asked for ``bucket``, from its request log: counted server-side,
+    so neither client can under-report."""
+    counts: dict[str, int] = {}
+    for line in (work / "moto.log").read_text(errors="replace").splitlines():
+        m = _REQUEST_LINE.search(line)
+        if m and m.group(2) == bucket:
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    return counts
+
+
+def request_cost(endpoint: str) -> tuple[float, float, float]:
+    """The S3 server's own speed on this machine: ms per small PUT from one obstore client,
+    ms per PUT from one boto3 client (what django-storages uses), and PUT/s with 16 in flight."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+
+    from skewguard.store import open_store
+
+    bucket = new_bucket(endpoint, "bench-cost")
+    store = open_store(f"s3://{bucket}/cost?endpoint={endpoint}&region=us-east-1")
+    client = boto3.client("s3", endpoint_url=endpoint, **_boto_credentials())
+    data, n = b"x" * 4096, 200
+    started = time.perf_counter()
+    for i in range(n):
+        store.put(f"serial/{i}", data)
+    obstore_ms = (time.perf_counter() - started) / n * 1000
+    started = time.perf_counter()
+    for i in range(n):
+        client.put_object(Bucket=bucket, Key=f"boto/{i}", Body=data)
+    boto_ms = (time.perf_counter() - started) / n * 1000
+    started = time.perf_counter()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: store.put(f"parallel/{i}", data), range(n * 2)))
+    parallel = n * 2 / (time.perf_counter() - started)
+    return obstore_ms, boto_ms, parallel
 
 
 def new_bucket(endpoint: str, name: str) -> str:
@@ -199,10 +244,20 @@ def serving(endpoint: str, work: Path, seconds: int) -> tuple[float, float]:
     return from_store, from_disk
 
 
+def _minus(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+
+
+def _describe(counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    return f"{total} requests ({', '.join(f'{n} {m}' for m, n in sorted(counts.items()))})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--no-serving", action="store_true", help="Skip the serving pair (wrk).")
     args = parser.parse_args()
     if not TREE.is_dir():
         subprocess.run(
@@ -217,8 +272,11 @@ def main() -> None:
         files = sum(1 for p in tree.rglob("*") if p.is_file())
         out = work / "out"
         env = {**os.environ, **CREDENTIALS}
+        os.environ.update(CREDENTIALS)
+        obstore_ms, boto_ms, parallel = request_cost(endpoint)
         build_s = run([sys.executable, "-m", "skewguard", "build", str(tree), "-o", str(out), "-q"])
-        store = f"s3://{new_bucket(endpoint, 'bench-skewguard')}/static?endpoint={endpoint}&region=us-east-1"
+        bucket = new_bucket(endpoint, "bench-skewguard")
+        store = f"s3://{bucket}/static?endpoint={endpoint}&region=us-east-1"
         publish = [sys.executable, "-m", "skewguard", "publish", str(out), "--store", store]
         started = time.perf_counter()
         first = subprocess.run([*publish, "--json"], env=env, capture_output=True, text=True)
@@ -226,16 +284,20 @@ def main() -> None:
         if first.returncode != 0:
             sys.exit(first.stderr)
         report = json.loads(first.stdout)
+        first_requests = requests_by_method(work, bucket)
         noop_s = run([*publish, "-q"], env)
-        os.environ.update(CREDENTIALS)
+        noop_requests = _minus(requests_by_method(work, bucket), first_requests)
         from skewguard.store import open_store
         from skewguard.store.publish import publish as publish_in_process
 
         started = time.perf_counter()
         assert publish_in_process(str(out), open_store(store)).uploaded == 0
         noop_in_process_s = time.perf_counter() - started
-        django_s = collectstatic(tree, endpoint, new_bucket(endpoint, "bench-django"), work)
-        from_store, from_disk = serving(endpoint, work, args.seconds)
+        django_bucket = new_bucket(endpoint, "bench-django")
+        django_s = collectstatic(tree, endpoint, django_bucket, work)
+        django_requests = requests_by_method(work, django_bucket)
+        if not args.no_serving:
+            from_store, from_disk = serving(endpoint, work, args.seconds)
     finally:
         moto.terminate()
         moto.wait()
@@ -246,17 +308,34 @@ def main() -> None:
         f"{load[0]:.1f}/{load[1]:.1f}; Python {sys.version.split()[0]}; moto server on loopback"
     )
     print(
-        f"tree: {files} files; skewguard publishes {report['objects']} objects "
-        f"({report['bytes'] / 1e6:.1f} MB, precompressed siblings included)"
+        f"S3 server: {obstore_ms:.1f} ms per PUT (obstore, serial), {boto_ms:.1f} ms (boto3, "
+        f"serial), {parallel:.0f} PUT/s with 16 in flight"
     )
-    print(f"{'skewguard publish (first)':<46} {first_s:8.2f} s")
+    print(
+        f"tree: {files} files; skewguard publishes {report['objects']} objects "
+        f"({report['bytes'] / 1e6:.1f} MB)"
+    )
+    print(f"{'skewguard build':<46} {build_s:8.2f} s")
+    print(f"{'skewguard publish (first)':<46} {first_s:8.2f} s   {_describe(first_requests)}")
     print(f"{'skewguard build + publish':<46} {build_s + first_s:8.2f} s")
-    print(f"{'Django collectstatic, S3ManifestStaticStorage':<46} {django_s:8.2f} s")
+    print(
+        f"{'Django collectstatic, S3ManifestStaticStorage':<46} {django_s:8.2f} s   "
+        f"{_describe(django_requests)}"
+    )
+    print(f"{'  ratio (collectstatic / publish)':<46} {django_s / first_s:8.1f}x")
     print(
         f"{'  ratio (collectstatic / build + publish)':<46} {django_s / (build_s + first_s):8.1f}x"
     )
-    print(f"{'skewguard publish (no-op republish)':<46} {noop_s:8.2f} s")
+    print(
+        f"{'  requests (collectstatic / publish)':<46} "
+        f"{sum(django_requests.values()) / sum(first_requests.values()):8.1f}x"
+    )
+    print(
+        f"{'skewguard publish (no-op republish)':<46} {noop_s:8.2f} s   {_describe(noop_requests)}"
+    )
     print(f"{'  of which the publish itself (in-process)':<46} {noop_in_process_s:8.2f} s")
+    if args.no_serving:
+        return
     print(f"{'old file through the store cache':<46} {from_store:8.0f} req/s")
     print(f"{'local hashed file, same size':<46} {from_disk:8.0f} req/s")
     print(f"{'  ratio':<46} {from_store / from_disk:8.0%}")
