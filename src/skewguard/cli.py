@@ -19,12 +19,18 @@ import click
 if TYPE_CHECKING:
     from datetime import timedelta
 
+    from .build.compress import Levels
     from .guard import Skewguard
     from .releases import ReleaseRegistry
+    from .store.locations import ReleaseLocations
     from .store.publish import PublishReport
     from .telemetry.report import TabsReport
 
 _WARNINGS_SHOWN = 20
+_WITH_SIBLINGS_HELP = (
+    "Also store the .br/.gz/.zst siblings (for a CDN that picks them by Accept-Encoding); "
+    "servers make them from the file otherwise."
+)
 
 
 class _Failure(click.ClickException):
@@ -112,6 +118,7 @@ def main(args: list[str] | None = None) -> None:
     metavar="URL",
     help="Then publish the build to this release store (file:///path, s3://bucket/prefix).",
 )
+@click.option("--with-siblings", is_flag=True, help=_WITH_SIBLINGS_HELP)
 def build(
     sources: tuple[str, ...],
     out: str,
@@ -131,6 +138,7 @@ def build(
     quiet: bool,
     as_json: bool,
     publish_url: str | None,
+    with_siblings: bool,
 ) -> None:
     """Build content-hashed static files from SRC directories into --out.
 
@@ -186,7 +194,14 @@ def build(
     except OSError as exc:
         raise _Failure(f"{exc.filename or out}: {exc.strerror}") from None
 
-    published = _publish_build(out, publish_url, quiet or as_json) if publish_url else None
+    published = None
+    if publish_url:
+        from .build.compress import Levels
+
+        levels = Levels(brotli=brotli_quality, gzip=gzip_level, zstd=zstd_level)
+        published = _publish_build(
+            out, publish_url, quiet or as_json, levels=levels, siblings=with_siblings
+        )
     if as_json:
         document = report.as_dict()
         if published is not None:
@@ -499,7 +514,12 @@ def _prune_store(store_url: str, keep: int, max_age: timedelta, dry_run: bool) -
 
 
 def _publish_build(
-    directory: str, store_url: str, quiet: bool, registry: ReleaseRegistry | None = None
+    directory: str,
+    store_url: str,
+    quiet: bool,
+    registry: ReleaseRegistry | None = None,
+    levels: Levels | None = None,
+    siblings: bool = False,
 ) -> PublishReport:
     """Publish ``directory`` to the store: a progress bar on a terminal, errors as one line."""
     from .store import StoreError, open_store
@@ -518,7 +538,11 @@ def _publish_build(
     try:
         try:
             report = run_publish(
-                directory, open_store(store_url), progress if show_progress else None
+                directory,
+                open_store(store_url),
+                progress if show_progress else None,
+                levels=levels,
+                siblings=siblings,
             )
         finally:
             if bar is not None:
@@ -674,6 +698,7 @@ def _open_registry(
     help="Also register the release in the registry (--redis-url, --static-root, --registry-path).",
 )
 @_registry_options
+@click.option("--with-siblings", is_flag=True, help=_WITH_SIBLINGS_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def publish(
@@ -683,13 +708,16 @@ def publish(
     redis_url: str | None,
     static_root: str | None,
     registry_path: str | None,
+    with_siblings: bool,
     quiet: bool,
     as_json: bool,
 ) -> None:
     """Publish the build in DIRECTORY to a release store: the assets it lacks, then the
     release's manifest, then the current-release pointer."""
     registry = _open_registry(redis_url, static_root, registry_path) if register else None
-    report = _publish_build(directory, store_url, quiet or as_json, registry)
+    report = _publish_build(
+        directory, store_url, quiet or as_json, registry, siblings=with_siblings
+    )
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     elif not quiet:
@@ -698,24 +726,63 @@ def publish(
 
 @release.command("list")
 @_registry_options
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    envvar="SKEWGUARD_STORE",
+    help="Also say where each release's files are: in --static-root, in this store, both or "
+    "neither ($SKEWGUARD_STORE).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def release_list(
-    redis_url: str | None, static_root: str | None, registry_path: str | None, as_json: bool
+    redis_url: str | None,
+    static_root: str | None,
+    registry_path: str | None,
+    store_url: str | None,
+    as_json: bool,
 ) -> None:
-    """Releases, oldest first, with their state (active, retained, retired)."""
+    """Releases, oldest first, with their state (active, retained, retired) and, with --store,
+    where their files are."""
     from .releases import RegistryError
 
     try:
         state = _open_registry(redis_url, static_root, registry_path).state()
     except RegistryError as exc:
         raise _Failure(str(exc)) from None
+    where = _release_locations(store_url, static_root) if store_url else None
     if as_json:
-        click.echo(json.dumps(state.as_json(), indent=2))
+        document = state.as_json()
+        if where is not None:
+            document["releases"] = [
+                {**vars(r), "files": where.of(r.id, r.version)} for r in state.releases
+            ]
+            document["store"] = where.store
+            document["store_only"] = where.unregistered(state.releases)
+        click.echo(json.dumps(document, indent=2))
         return
     if not state.releases:
         click.echo("no releases registered")
     for r in state.releases:
-        click.echo(f"{r.version:<24} {r.state:<9} {r.created}  id={r.id}")
+        files = f"  files={where.of(r.id, r.version)}" if where is not None else ""
+        click.echo(f"{r.version:<24} {r.state:<9} {r.created}  id={r.id}{files}")
+    if where is not None:
+        extra = where.unregistered(state.releases)
+        if extra:
+            click.echo(
+                f"the store also holds {len(extra)} unregistered release(s): {', '.join(extra)}"
+            )
+
+
+def _release_locations(store_url: str, static_root: str | None) -> ReleaseLocations:
+    from .errors import SkewguardError
+    from .store import open_store
+    from .store.locations import ReleaseLocations
+
+    try:
+        return ReleaseLocations.find(open_store(store_url), static_root)
+    except SkewguardError as exc:  # the store cannot be listed; an unreadable build history
+        raise _Failure(str(exc)) from None
 
 
 def _change_release(

@@ -33,10 +33,11 @@ def test_publish_uploads_every_asset_then_the_release_then_the_pointer(tmp_path,
     report = json.loads(result.stdout)
     store = open_store(store_url)
     keys = _objects(store)
-    for name, info in manifest["files"].items():
-        assert FILES + name in keys
-        for encoding in info["encodings"]:
-            assert FILES + name + {"gzip": ".gz", "br": ".br", "zstd": ".zst"}[encoding] in keys
+    # Each file once: servers make the precompressed siblings, the build's levels recorded.
+    assert any(info["encodings"] for info in manifest["files"].values())
+    assert keys == {FILES + name for name in manifest["files"]} | {
+        k for k in keys if k.startswith(FILES + "__skewguard/client.")
+    }
     assert any(k.startswith(FILES + "__skewguard/client.") for k in keys)  # for a CDN
     assert report["uploaded"] == len(keys) and report["skipped"] == 0
     assert report["bytes"] > 0 and report["previous"] is None
@@ -44,11 +45,52 @@ def test_publish_uploads_every_asset_then_the_release_then_the_pointer(tmp_path,
     assert current_release(store) == release
     [record] = load_releases(store)
     assert record.id == release and dict(record.manifest.paths) == manifest["paths"]
+    assert record.compression == {"br": 8, "gzip": 6, "zstd": 9}
     assert store.list("leases/") == []  # the publish finished: no lease left behind
 
     again = run_cli("publish", str(out), "--store", store_url)
     assert again.returncode == 0, again.stderr
     assert f"0 uploaded (0 B), {len(keys)} skipped" in again.stdout
+
+
+def test_with_siblings_stores_them_and_unreproducible_levels_store_them_too(tmp_path, store_url):
+    out = build_release(tmp_path, "a", 1)
+    manifest = json.loads((out / "staticfiles.json").read_text())
+    suffix = {"gzip": ".gz", "br": ".br", "zstd": ".zst"}
+    siblings = {
+        FILES + name + suffix[encoding]
+        for name, info in manifest["files"].items()
+        for encoding in info["encodings"]
+    }
+    result = run_cli("publish", str(out), "--store", store_url, "--with-siblings")
+    assert result.returncode == 0, result.stderr
+    store = open_store(store_url)
+    assert siblings <= _objects(store)
+    [record] = load_releases(store)
+    assert record.compression is None  # servers fetch the stored siblings
+
+    # Built at other levels than publish can check: the siblings are stored, not remade.
+    from skewguard.build import BuildOptions, build
+
+    src = tmp_path / "b-src"
+    write_site(src, 2)
+    other = tmp_path / "b"
+    build([str(src)], str(other), BuildOptions(workers=1, gzip_level=9, brotli_quality=5))
+    report = publish(str(other), open_store(store_url))
+    [second] = [r for r in load_releases(store) if r.id == report.release_id]
+    assert second.compression is None
+    names = json.loads((other / "staticfiles.json").read_text())["files"]
+    css = next(n for n in names if n.startswith("site."))
+    assert FILES + css + ".gz" in _objects(store)
+    # Told the levels (build --publish knows them), it stores each file once again.
+    from skewguard.build.compress import Levels
+
+    levels = Levels(brotli=5, gzip=9, zstd=9)
+    write_site(src, 3)
+    build([str(src)], str(other), BuildOptions(workers=1, gzip_level=9, brotli_quality=5))
+    third = publish(str(other), open_store(store_url), levels=levels)
+    [record] = [r for r in load_releases(store) if r.id == third.release_id]
+    assert record.compression == {"br": 5, "gzip": 9, "zstd": 9}
 
 
 def test_incremental_publish_puts_only_what_changed(tmp_path, s3_env, s3_server):
@@ -82,17 +124,25 @@ def test_incremental_publish_puts_only_what_changed(tmp_path, s3_env, s3_server)
         "current.json" in p for p in other_puts
     )
 
+    before = len(s3_server.requests(bucket))
     started = time.perf_counter()
     noop = publish(str(out), open_store(url))
-    assert noop.uploaded == 0
+    assert noop.uploaded == 0 and noop.skipped == noop.objects
     assert time.perf_counter() - started < 5  # generous: the benchmark measures it
+    # Unchanged and current: the release record and the pointer are read, nothing is written.
+    requests = s3_server.requests(bucket)[before:]
+    assert sorted(r[0] for r in requests) == ["GET", "GET"], requests
+    noop_cli = run_cli("publish", str(out), "--store", url, "--json")
+    assert noop_cli.returncode == 0, noop_cli.stderr
+    assert json.loads(noop_cli.stdout)["uploaded"] == 0
+    assert not [r for r in s3_server.requests(bucket)[before:] if r[0] != "GET"]
 
 
 def test_metadata_read_back_from_the_s3_server(tmp_path, s3_env, s3_server):
     bucket = s3_server.new_bucket()
     out = build_release(tmp_path, "a", 1)
     manifest = json.loads((out / "staticfiles.json").read_text())
-    publish(str(out), open_store(s3_server.url(bucket, "site")))
+    publish(str(out), open_store(s3_server.url(bucket, "site")), siblings=True)
     client = s3_server.client()
     css = manifest["paths"]["site.css"]
     head = client.head_object(Bucket=bucket, Key=f"site/files/{css}")

@@ -49,6 +49,9 @@ def test_an_old_file_comes_from_the_store_exactly_like_a_local_one(
     cases = [
         ("GET", {}),
         ("GET", {"accept-encoding": "gzip, br"}),
+        ("GET", {"accept-encoding": "gzip"}),
+        ("GET", {"accept-encoding": "zstd"}),
+        ("GET", {"accept-encoding": "br", "range": "bytes=3-40"}),
         ("GET", {"range": "bytes=5-24"}),
         ("HEAD", {}),
     ]

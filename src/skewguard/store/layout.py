@@ -1,6 +1,7 @@
 """Where things live in a store, and the release record every server reads.
 
-    files/<hashed name>[.br|.gz|.zst]   the assets, under their content-hashed names
+    files/<hashed name>                 the assets, under their content-hashed names
+    files/<hashed name>.br|.gz|.zst     their precompressed siblings, when published with them
     releases/<release id>.json          one record per published release (its manifest inside)
     leases/<release id>.json            a publish in progress: what it is about to reference
     current.json                        the current-release pointer (one atomic write)
@@ -51,9 +52,12 @@ class ReleaseRecord:
     published_at: str
     objects: tuple[str, ...]
     manifest: Manifest
+    # Encoding -> level the build compressed with, when the siblings were left out of the store:
+    # a server compresses a fetched file itself, into the same bytes. None: they are stored.
+    compression: dict[str, int] | None = None
 
     def to_json(self) -> bytes:
-        document = {
+        document: dict[str, Any] = {
             "id": self.id,
             "version": self.version,
             "built_at": self.built_at,
@@ -61,7 +65,20 @@ class ReleaseRecord:
             "objects": list(self.objects),
             "manifest": json.loads(self.manifest.to_json()),
         }
+        if self.compression is not None:
+            document["compression"] = self.compression
         return json.dumps(document, separators=(",", ":")).encode()
+
+    def same_release(self, other: ReleaseRecord) -> bool:
+        """The same build published the same way (only the publish time may differ)."""
+        return (
+            self.id == other.id
+            and self.version == other.version
+            and self.built_at == other.built_at
+            and self.objects == other.objects
+            and self.manifest == other.manifest
+            and self.compression == other.compression
+        )
 
     @classmethod
     def parse(cls, raw: bytes, origin: str) -> ReleaseRecord:
@@ -75,9 +92,20 @@ class ReleaseRecord:
                 published_at=str(document.get("published_at", "")),
                 objects=tuple(str(o) for o in document["objects"]),
                 manifest=manifest,
+                compression=_levels(document.get("compression")),
             )
         except (ValueError, KeyError, TypeError, ManifestError) as exc:
             raise ValueError(f"{origin} is not a release record ({exc})") from None
+
+
+def _levels(value: Any) -> dict[str, int] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) for k, v in value.items()
+    ):
+        raise ValueError(f'"compression" must map encodings to levels, found {value!r:.60}')
+    return dict(value)
 
 
 def release_key(release_id: str) -> str:

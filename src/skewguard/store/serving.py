@@ -49,6 +49,7 @@ class StoredFile:
     release: str
     info: FileInfo
     built_at: float  # seconds: Last-Modified of the served file
+    compression: Mapping[str, int] | None  # levels to compress with; None: siblings are stored
 
 
 class StoreSource:
@@ -91,7 +92,7 @@ class StoreSource:
         for record in records:  # oldest first: a name's newest record wins
             built = parse_time(record.built_at or record.published_at).timestamp()
             for name, info in record.manifest.files.items():
-                index[name] = StoredFile(record.id, info, built)
+                index[name] = StoredFile(record.id, info, built, record.compression)
         with self._lock:
             self.index = index
             self.releases = tuple(r.id for r in records)
@@ -162,10 +163,11 @@ class StoreSource:
                 return cached
             if time.monotonic() < self._down_until:
                 return None
+            stored_siblings = stored.compression is None
             variants = [(None, name)] + [
                 (enc, name + ENCODING_SUFFIX[enc])
                 for enc in stored.info.encodings
-                if enc in ENCODING_SUFFIX
+                if enc in ENCODING_SUFFIX and stored_siblings
             ]
             bodies: dict[str | None, bytes] = {}
             started = time.monotonic()
@@ -193,6 +195,8 @@ class StoreSource:
                     exc,
                 )
                 return None
+            if not stored_siblings:
+                bodies.update(_compress(bodies[None], stored))
             return self._remember(name, stored, bodies)
 
     def _remember(
@@ -249,6 +253,22 @@ class StoreSource:
 
     def close(self) -> None:
         shutil.rmtree(self.cache_root, ignore_errors=True)
+
+
+def _compress(body: bytes, stored: StoredFile) -> dict[str | None, bytes]:
+    """The siblings the build made of this file, made again here with the same encoders and
+    levels: the same bytes. (An encoder this machine lacks leaves that encoding out.)"""
+    from ..build.compress import Levels, encoders_for
+
+    assert stored.compression is not None
+    default = Levels()
+    levels = Levels(
+        brotli=stored.compression.get("br", default.brotli),
+        gzip=stored.compression.get("gzip", default.gzip),
+        zstd=stored.compression.get("zstd", default.zstd),
+    )
+    wanted = set(stored.info.encodings)
+    return {e.name: e.compress(body) for e in encoders_for(levels) if e.name in wanted}
 
 
 def _unavailable(extra: list[tuple[bytes, bytes]]) -> StaticResponse:
