@@ -29,7 +29,6 @@ import os
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -160,6 +159,8 @@ def publish(
             else:  # a name without a hash may change between releases: replace it
                 store.put(key, data, item.attributes)
             return len(data)
+
+        from concurrent.futures import ThreadPoolExecutor  # only a publish that uploads pays
 
         with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
             for item, size in zip(missing, pool.map(upload, missing), strict=True):
