@@ -253,6 +253,45 @@ def _describe(counts: dict[str, int]) -> str:
     return f"{total} requests ({', '.join(f'{n} {m}' for m, n in sorted(counts.items()))})"
 
 
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used: the S3 server's share."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Phase:
+    """Wall time, the client's CPU time (a finished subprocess) and the S3 server's CPU time of
+    one step: CPU times barely move with the machine's load, wall times do."""
+
+    def __init__(self, server: subprocess.Popen):
+        self.server = server
+
+    def __enter__(self) -> Phase:
+        self._wall = time.perf_counter()
+        self._client = _children_cpu()
+        self._server = _process_cpu(self.server.pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.client = _children_cpu() - self._client
+        self.server_cpu = _process_cpu(self.server.pid) - self._server
+
+    def row(self, label: str, requests: dict[str, int] | None = None) -> str:
+        counted = f"   {_describe(requests)}" if requests is not None else ""
+        return (
+            f"{label:<56} {self.wall:8.2f} s  (CPU: client {self.client:6.2f} s, "
+            f"S3 server {self.server_cpu:6.2f} s){counted}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None)
@@ -267,35 +306,46 @@ def main() -> None:
         )
     work = Path(tempfile.mkdtemp(prefix="skewguard-bench-store-"))
     moto, endpoint = start_moto(work)
+    skewguard = [sys.executable, "-m", "skewguard"]
     try:
         tree = limited_tree(args.limit, work)
         files = sum(1 for p in tree.rglob("*") if p.is_file())
-        out = work / "out"
         env = {**os.environ, **CREDENTIALS}
         os.environ.update(CREDENTIALS)
         obstore_ms, boto_ms, parallel = request_cost(endpoint)
-        build_s = run([sys.executable, "-m", "skewguard", "build", str(tree), "-o", str(out), "-q"])
-        bucket = new_bucket(endpoint, "bench-skewguard")
-        store = f"s3://{bucket}/static?endpoint={endpoint}&region=us-east-1"
-        publish = [sys.executable, "-m", "skewguard", "publish", str(out), "--store", store]
-        started = time.perf_counter()
-        first = subprocess.run([*publish, "--json"], env=env, capture_output=True, text=True)
-        first_s = time.perf_counter() - started
-        if first.returncode != 0:
-            sys.exit(first.stderr)
-        report = json.loads(first.stdout)
-        first_requests = requests_by_method(work, bucket)
-        noop_s = run([*publish, "-q"], env)
-        noop_requests = _minus(requests_by_method(work, bucket), first_requests)
+
+        def store_url(name: str) -> str:
+            bucket = new_bucket(endpoint, name)
+            return f"s3://{bucket}/static?endpoint={endpoint}&region=us-east-1"
+
+        out = work / "out"
+        with Phase(moto) as build_phase:
+            run([*skewguard, "build", str(tree), "-o", str(out), "-q"])
+        store = store_url("bench-skewguard")
+        publish = [*skewguard, "publish", str(out), "--store", store]
+        with Phase(moto) as first:
+            done = subprocess.run([*publish, "--json"], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(done.stderr)
+        report = json.loads(done.stdout)
+        first_requests = requests_by_method(work, "bench-skewguard")
+        with Phase(moto) as noop:
+            run([*publish, "-q"], env)
+        noop_requests = _minus(requests_by_method(work, "bench-skewguard"), first_requests)
         from skewguard.store import open_store
         from skewguard.store.publish import publish as publish_in_process
 
         started = time.perf_counter()
         assert publish_in_process(str(out), open_store(store)).uploaded == 0
         noop_in_process_s = time.perf_counter() - started
-        django_bucket = new_bucket(endpoint, "bench-django")
-        django_s = collectstatic(tree, endpoint, django_bucket, work)
-        django_requests = requests_by_method(work, django_bucket)
+        # The same work as collectstatic (hash, rewrite references, upload; no compression).
+        plain = work / "plain"
+        with Phase(moto) as plain_phase:
+            run([*skewguard, "build", str(tree), "-o", str(plain), "-q", "--no-compress"])
+            run([*skewguard, "publish", str(plain), "--store", store_url("bench-plain"), "-q"], env)
+        with Phase(moto) as django:
+            collectstatic(tree, endpoint, new_bucket(endpoint, "bench-django"), work)
+        django_requests = requests_by_method(work, "bench-django")
         if not args.no_serving:
             from_store, from_disk = serving(endpoint, work, args.seconds)
     finally:
@@ -315,30 +365,33 @@ def main() -> None:
         f"tree: {files} files; skewguard publishes {report['objects']} objects "
         f"({report['bytes'] / 1e6:.1f} MB)"
     )
-    print(f"{'skewguard build':<46} {build_s:8.2f} s")
-    print(f"{'skewguard publish (first)':<46} {first_s:8.2f} s   {_describe(first_requests)}")
-    print(f"{'skewguard build + publish':<46} {build_s + first_s:8.2f} s")
+    print(build_phase.row("skewguard build"))
+    print(first.row("skewguard publish (first)", first_requests))
+    print(plain_phase.row("skewguard build --no-compress + publish"))
+    print(django.row("Django collectstatic, S3ManifestStaticStorage", django_requests))
+    both = build_phase.wall + first.wall
+    print(f"{'  ratio (collectstatic / publish)':<56} {django.wall / first.wall:8.1f}x")
+    print(f"{'  ratio (collectstatic / build + publish)':<56} {django.wall / both:8.1f}x")
     print(
-        f"{'Django collectstatic, S3ManifestStaticStorage':<46} {django_s:8.2f} s   "
-        f"{_describe(django_requests)}"
+        f"{'  ratio (collectstatic / build --no-compress + publish)':<56} "
+        f"{django.wall / plain_phase.wall:8.1f}x"
     )
-    print(f"{'  ratio (collectstatic / publish)':<46} {django_s / first_s:8.1f}x")
+    django_cpu = django.client + django.server_cpu
     print(
-        f"{'  ratio (collectstatic / build + publish)':<46} {django_s / (build_s + first_s):8.1f}x"
+        f"{'  CPU ratio (collectstatic / publish, client + server)':<56} "
+        f"{django_cpu / (first.client + first.server_cpu):8.1f}x"
     )
     print(
-        f"{'  requests (collectstatic / publish)':<46} "
+        f"{'  requests (collectstatic / publish)':<56} "
         f"{sum(django_requests.values()) / sum(first_requests.values()):8.1f}x"
     )
-    print(
-        f"{'skewguard publish (no-op republish)':<46} {noop_s:8.2f} s   {_describe(noop_requests)}"
-    )
-    print(f"{'  of which the publish itself (in-process)':<46} {noop_in_process_s:8.2f} s")
+    print(noop.row("skewguard publish (no-op republish)", noop_requests))
+    print(f"{'  of which the publish itself (in-process)':<56} {noop_in_process_s:8.2f} s")
     if args.no_serving:
         return
-    print(f"{'old file through the store cache':<46} {from_store:8.0f} req/s")
-    print(f"{'local hashed file, same size':<46} {from_disk:8.0f} req/s")
-    print(f"{'  ratio':<46} {from_store / from_disk:8.0%}")
+    print(f"{'old file through the store cache':<56} {from_store:8.0f} req/s")
+    print(f"{'local hashed file, same size':<56} {from_disk:8.0f} req/s")
+    print(f"{'  ratio':<56} {from_store / from_disk:8.0%}")
 
 
 if __name__ == "__main__":
