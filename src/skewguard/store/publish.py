@@ -287,14 +287,14 @@ def _objects(directory: str, manifest: Manifest, with_siblings: bool) -> list[_U
 
 
 def _client_objects(with_siblings: bool) -> list[_Upload]:
-    import gzip
-
     from ..client import client_code, client_name
 
     code = client_code()
     base = {"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": IMMUTABLE}
     client = [_Upload(client_name(), None, code, base, True)]
     if with_siblings:
+        import gzip
+
         compressed = gzip.compress(code, 9, mtime=0)
         gz = {**base, "Content-Encoding": "gzip"}
         client.append(_Upload(client_name() + ".gz", None, compressed, gz, True))
