@@ -196,15 +196,18 @@ def test_a_publish_killed_at_random_instants_leaves_the_previous_release_current
     duration = time.perf_counter() - started
     rng = random.Random(11)
     kills = outcomes = trial = 0
-    while kills < 10 and trial < 20:  # a run that finished before its kill does not count
+    while kills < 10 and trial < 30:  # a run that finished before its kill does not count
         trial += 1
         url = fresh_store(trial)
         store = open_store(url)
+        launched = time.perf_counter()
         proc = subprocess.Popen(command(url), env=env, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.0, duration))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
+        else:  # the first run was slow (a busy machine): aim within the quicker runs
+            duration = min(duration, time.perf_counter() - launched)
         proc.wait()
         current = current_release(store)
         assert current in (release_1, release_2)
