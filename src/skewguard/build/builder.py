@@ -560,6 +560,8 @@ class Builder:
         modes = f"{file_mode},{dir_mode}"
         every = self.cache.modes != modes
         self.cache.modes = modes
+        if dir_mode is None and (file_mode is None or self._created_with_mode(file_mode)):
+            return
         directories: set[str] = set()
         for canonical, emitted in self.emitted.items():
             if not every and emitted.name not in self.written_names:
@@ -583,6 +585,18 @@ class Builder:
             for directory in directories:
                 os.makedirs(os.path.join(self.out, directory), exist_ok=True)
                 os.chmod(os.path.join(self.out, directory), dir_mode)
+
+    def _created_with_mode(self, file_mode: int) -> bool:
+        """Whether every output already has ``file_mode``: a fresh output directory holds only
+        files this build created, all with the same mode (the umask's), and Django's default
+        ``FILE_UPLOAD_PERMISSIONS`` is usually that mode. Saves a chmod per file and sibling."""
+        if not self.fresh_out or not self.written_names:
+            return False
+        sample = os.path.join(self.out, next(iter(self.written_names)))
+        try:
+            return (os.stat(sample).st_mode & 0o7777) == file_mode
+        except FileNotFoundError:
+            return False
 
     # -- results ---------------------------------------------------------------------------------
 

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from stat import S_ISLNK
 from types import FrameType
-from typing import Any
+from typing import Any, Self
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
@@ -53,6 +55,15 @@ class ManifestStorage(ManifestStaticFilesStorage):
         self.strict = strict
 
     # -- collectstatic's copy step: nothing to copy ----------------------------------------------
+
+    def exists(self, name: str) -> bool:
+        command = _collecting()
+        if command is not None:
+            _index_file_lists(command)
+            if command.post_process and not command.dry_run and not command.symlink:
+                _answer_copy_step(command, self)
+        found: bool = super().exists(name)
+        return found
 
     def save(self, name: str, content: Any, max_length: int | None = None) -> str:
         command = _collecting()
@@ -262,6 +273,115 @@ def _collected_sources(paths: dict[str, tuple[Any, str]]) -> tuple[dict[str, Any
                     os.path.abspath(str(location)), prefix.strip("/") + "/" if prefix else ""
                 )
     return files, list(roots.values())
+
+
+def _reindexing(method: Any) -> Any:
+    """``method`` of list, followed by rebuilding the index of an ``_IndexedList``."""
+
+    def reindexed(self: Any, *args: Any) -> Any:
+        result = method(self, *args)
+        self._members = set(self)
+        return result
+
+    return reindexed
+
+
+class _IndexedList(list[str]):
+    """A list of names with a constant-time ``in``.
+
+    collectstatic checks every file against its lists of copied and unmodified files before
+    appending it: quadratic, 0.6 s of CPU for 10,000 files, more than the rest of its copy step.
+    """
+
+    def __init__(self, items: Iterable[str] = ()) -> None:
+        super().__init__(items)
+        self._members = set(self)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._members
+
+    def append(self, item: str) -> None:
+        super().append(item)
+        self._members.add(item)
+
+    def extend(self, items: Iterable[str]) -> None:
+        super().extend(items)
+        self._members = set(self)
+
+    def __iadd__(self, items: Iterable[str]) -> Self:  # type: ignore[override,misc]
+        self.extend(items)
+        return self
+
+    # Mutations collectstatic never makes: correct, not fast.
+    insert = _reindexing(list.insert)
+    remove = _reindexing(list.remove)
+    pop = _reindexing(list.pop)
+    clear = _reindexing(list.clear)
+    __setitem__ = _reindexing(list.__setitem__)
+    __delitem__ = _reindexing(list.__delitem__)
+
+
+def _index_file_lists(command: Any) -> None:
+    """Give the collectstatic command lists of names it can look names up in quickly."""
+    for attribute in ("copied_files", "unmodified_files", "symlinked_files"):
+        names = getattr(command, attribute, None)
+        if type(names) is list:
+            setattr(command, attribute, _IndexedList(names))
+
+
+def _answer_copy_step(command: Any, storage: ManifestStorage) -> None:
+    """Make collectstatic's copy step one or two ``stat`` calls per file.
+
+    For every file the command checks whether the target is unmodified, deletes it if not, then
+    opens the source and saves it. This storage's ``save`` writes nothing, so all but the check
+    is wasted: two ``safe_join`` and an ``open`` per file, a third of a run's CPU. The command's
+    ``delete_file`` (the check) is answered here instead, by Django's own rule: a target that is
+    no older than its source, to the second, and not a symlink, is unmodified; anything else is
+    counted as copied, and the copy is skipped. A subclass of the command that changes the copy
+    step, or a source storage without local paths, keeps Django's.
+    """
+    from django.contrib.staticfiles.management.commands.collectstatic import Command
+
+    cls = type(command)
+    if (
+        "delete_file" in command.__dict__
+        or cls.delete_file is not Command.delete_file
+        or cls.copy_file is not Command.copy_file
+    ):
+        return
+    djangos = command.delete_file
+
+    def delete_file(path: str, prefixed_path: str, source_storage: Any) -> bool:
+        if getattr(type(source_storage), "path", None) is not FileSystemStorage.path:
+            result: bool = djangos(path, prefixed_path, source_storage)
+            return result
+        source = os.path.join(source_storage.location, path)
+        try:
+            target = os.lstat(storage.path(prefixed_path))
+        except FileNotFoundError:
+            target = None
+        if target is not None and not S_ISLNK(target.st_mode):
+            try:
+                source_mtime = os.stat(source).st_mtime
+            except OSError:
+                source_mtime = None
+            if source_mtime is not None and _to_second(target.st_mtime) >= _to_second(source_mtime):
+                if prefixed_path not in command.unmodified_files:
+                    command.unmodified_files.append(prefixed_path)
+                command.log(f"Skipping '{path}' (not modified)")
+                return False
+        if target is not None:
+            command.log(f"Deleting '{path}'")
+        command.log(f"Copying '{source}'", level=2)
+        command.copied_files.append(prefixed_path)
+        return False  # nothing left for copy_file to do
+
+    command.delete_file = delete_file
+
+
+def _to_second(timestamp: float) -> datetime:
+    """A modification time as collectstatic compares them: a datetime without its microseconds."""
+    return datetime.fromtimestamp(timestamp, UTC).replace(microsecond=0)
 
 
 def _skewguard_settings() -> Any:
