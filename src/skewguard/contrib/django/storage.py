@@ -96,7 +96,7 @@ class ManifestStorage(ManifestStaticFilesStorage):
         from ...build import BuildError, MissingReferences, build_collected
 
         try:
-            files, roots = _collected_sources(paths)
+            files, roots = _collected_sources(paths, getattr(command, _SOURCE_STATS, None))
         except BuildError as exc:
             yield "skewguard", None, CommandError(str(exc))
             return
@@ -238,21 +238,35 @@ class ManifestStorage(ManifestStaticFilesStorage):
         storage._save(self.manifest_name, ContentFile(data))
 
 
-def _collected_sources(paths: dict[str, tuple[Any, str]]) -> tuple[dict[str, Any], list[Any]]:
-    """The finders' files as build sources: each read where its source storage keeps it."""
+def _collected_sources(
+    paths: dict[str, tuple[Any, str]], stats: dict[str, tuple[str, int, int]] | None = None
+) -> tuple[dict[str, Any], list[Any]]:
+    """The finders' files as build sources: each read where its source storage keeps it.
+
+    ``stats``: path, size and mtime of sources the copy step already looked at, by prefixed name.
+    """
     from ...build import BuildError
-    from ...build.sources import SourceFile, SourceSpec
+    from ...build.sources import SourceFile
 
     files: dict[str, SourceFile] = {}
-    roots: dict[tuple[str, str], SourceSpec] = {}
+    roots: dict[tuple[str, str], Any] = {}
+    # Per source storage (usually one per STATICFILES_DIRS entry or app): its location, when
+    # the finder's names can simply be joined to it.
+    locations: dict[int, str | None] = {}
     stat = os.stat
+    known = stats or {}
     for prefixed, (storage, path) in paths.items():
+        if id(storage) not in locations:
+            locations[id(storage)] = _register_root(storage, roots)
+        canonical = prefixed.replace(os.sep, "/")
+        seen = known.get(prefixed)
+        if seen is not None:
+            files[canonical] = SourceFile(canonical, *seen)
+            continue
+        location = locations[id(storage)]
         try:
-            if getattr(type(storage), "path", None) is FileSystemStorage.path:
-                # The finder listed this name inside the storage: no need for safe_join's checks.
-                source = os.path.join(storage.location, path)
-            else:
-                source = storage.path(path)
+            # The finder listed this name inside the storage: no need for safe_join's checks.
+            source = os.path.join(location, path) if location else storage.path(path)
         except NotImplementedError:
             raise BuildError(
                 f"{prefixed}: its storage {type(storage).__name__} has no local path; skewguard "
@@ -262,17 +276,26 @@ def _collected_sources(paths: dict[str, tuple[Any, str]]) -> tuple[dict[str, Any
             st = stat(source)
         except FileNotFoundError:
             continue  # vanished since the finder listed it
-        canonical = prefixed.replace(os.sep, "/")
         files[canonical] = SourceFile(canonical, source, st.st_size, st.st_mtime_ns)
-        location = getattr(storage, "location", None)
-        if location:
-            prefix = getattr(storage, "prefix", None) or ""
-            key = (str(location), prefix)
-            if key not in roots:
-                roots[key] = SourceSpec(
-                    os.path.abspath(str(location)), prefix.strip("/") + "/" if prefix else ""
-                )
     return files, list(roots.values())
+
+
+def _register_root(storage: Any, roots: dict[tuple[str, str], Any]) -> str | None:
+    """Record ``storage``'s directory among the build's roots; its location if names can be
+    joined to it directly (a plain FileSystemStorage), else None."""
+    from ...build.sources import SourceSpec
+
+    location = getattr(storage, "location", None)
+    if location:
+        prefix = getattr(storage, "prefix", None) or ""
+        key = (str(location), prefix)
+        if key not in roots:
+            roots[key] = SourceSpec(
+                os.path.abspath(str(location)), prefix.strip("/") + "/" if prefix else ""
+            )
+    if getattr(type(storage), "path", None) is FileSystemStorage.path and location:
+        return str(location)
+    return None
 
 
 def _reindexing(method: Any) -> Any:
@@ -350,22 +373,27 @@ def _answer_copy_step(command: Any, storage: ManifestStorage) -> None:
     ):
         return
     djangos = command.delete_file
+    stats: dict[str, tuple[str, int, int]] = {}
+    setattr(command, _SOURCE_STATS, stats)
 
     def delete_file(path: str, prefixed_path: str, source_storage: Any) -> bool:
         if getattr(type(source_storage), "path", None) is not FileSystemStorage.path:
             result: bool = djangos(path, prefixed_path, source_storage)
             return result
         source = os.path.join(source_storage.location, path)
+        st: os.stat_result | None
+        try:
+            st = os.stat(source)
+        except OSError:
+            st = None
+        if st is not None:  # post_process needs the same stat: it builds from these files
+            stats[prefixed_path] = (source, st.st_size, st.st_mtime_ns)
         try:
             target = os.lstat(storage.path(prefixed_path))
         except FileNotFoundError:
             target = None
-        if target is not None and not S_ISLNK(target.st_mode):
-            try:
-                source_mtime = os.stat(source).st_mtime
-            except OSError:
-                source_mtime = None
-            if source_mtime is not None and _to_second(target.st_mtime) >= _to_second(source_mtime):
+        if target is not None and st is not None and not S_ISLNK(target.st_mode):
+            if _to_second(target.st_mtime) >= _to_second(st.st_mtime):
                 if prefixed_path not in command.unmodified_files:
                     command.unmodified_files.append(prefixed_path)
                 command.log(f"Skipping '{path}' (not modified)")
@@ -377,6 +405,11 @@ def _answer_copy_step(command: Any, storage: ManifestStorage) -> None:
         return False  # nothing left for copy_file to do
 
     command.delete_file = delete_file
+
+
+# Where the copy step leaves the sources' stats for post_process, on the command itself: they
+# belong to this one run of collectstatic.
+_SOURCE_STATS = "_skewguard_source_stats"
 
 
 def _to_second(timestamp: float) -> datetime:
