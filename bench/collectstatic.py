@@ -1,11 +1,14 @@
 """collectstatic speed: skewguard's storage vs ManifestStaticFilesStorage and WhiteNoise.
 
-Run by hand (not part of the test suite):   .venv/bin/python bench/collectstatic.py
+Run by hand (not part of the test suite), one command per medium:
+
+    .venv/bin/python bench/collectstatic.py                     # outputs on tmpfs (/dev/shm)
+    .venv/bin/python bench/collectstatic.py --work bench/.work  # outputs on the disk
 
 The tree is the real-world npm fixture of the test suite (tests/fixtures/npm), as one
-STATICFILES_DIRS entry. Every tool runs as its own ``django-admin collectstatic`` process into
-the same place (``--work``: tmpfs by default, or a directory on disk), in the same run, and the
-ratios are printed at the end. Rows:
+STATICFILES_DIRS entry. Every storage runs as its own ``django-admin collectstatic`` process into
+the same place, in the same run; the table gives wall-clock and CPU time (user + system, the
+process and its workers) and each ratio against its target. Rows:
 
 - ManifestStaticFilesStorage (compresses nothing) and WhiteNoise's
   CompressedManifestStaticFilesStorage, each with a subclass that keeps a reference to a missing
@@ -14,63 +17,44 @@ ratios are printed at the end. Rows:
 - a rerun of skewguard's storage after one CSS file changed: the whole process, and skewguard's
   own part (``post_process``), timed inside the process.
 
-Options: --repeat N (best of N), --skip-whitenoise (it takes minutes), --work DIR.
+Options: --repeat N (best of N), --skip-whitenoise (it takes minutes), --work DIR, --quick (a
+few packages of the tree, no WhiteNoise: for iterating on the storage).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import resource
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "tests" / "fixtures" / "npm"
-TREE = FIXTURE / "node_modules"
-WORK = (
-    Path("/dev/shm/skewguard-bench-cs") if Path("/dev/shm").is_dir() else ROOT / "bench" / ".work"
+from harness import (
+    BIN,
+    DEFAULT_WORK,
+    LENIENT_MANIFEST,
+    LENIENT_WHITENOISE,
+    SKEWGUARD_STORAGE,
+    TREE,
+    Timing,
+    best,
+    compressed_sizes,
+    django_project,
+    ensure_fixture,
+    machine,
+    timed,
+    tree_stats,
 )
 
-SETTINGS = """
-SECRET_KEY = "bench"
-INSTALLED_APPS = ["django.contrib.staticfiles"]
-STATIC_URL = "/static/"
-STATIC_ROOT = {root!r}
-STATICFILES_DIRS = [{tree!r}]
-STORAGES = {{"default": {{"BACKEND": "django.core.files.storage.FileSystemStorage"}},
-            "staticfiles": {{"BACKEND": {backend!r}}}}}
-"""
-STORAGES = """
-from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
-from whitenoise.storage import CompressedManifestStaticFilesStorage
+WORK = DEFAULT_WORK.with_name(DEFAULT_WORK.name + "-cs")
+# --quick: about a tenth of the tree, with CSS, JS modules, fonts and the rerun's CSS file.
+QUICK_PACKAGES = ["bootstrap", "leaflet", "katex", "font-awesome", "quill", "@popperjs"]
+RERUN_CSS = TREE / "bootstrap" / "dist" / "css" / "bootstrap.css"
 
-
-class _KeepMissing:
-    def hashed_name(self, name, content=None, filename=None):
-        try:
-            return super().hashed_name(name, content, filename)
-        except ValueError:
-            return name
-
-
-class LenientManifest(_KeepMissing, ManifestStaticFilesStorage):
-    pass
-
-
-class LenientWhiteNoise(_KeepMissing, CompressedManifestStaticFilesStorage):
-    pass
-"""
 # Runs collectstatic like django-admin does, and reports how long the storage's post_process
 # took (skewguard's own part of a rerun) on the last line of stderr.
 DRIVER = """
 import json, sys, time
-import django
 from django.core.management import execute_from_command_line
 from skewguard.contrib.django.storage import ManifestStorage
 
@@ -85,159 +69,128 @@ def timed_post_process(self, *args, **kwargs):
 ManifestStorage.post_process = timed_post_process
 execute_from_command_line(["django-admin", "collectstatic", "--noinput", "-v0"])
 wall, cpu = (sum(s[i] for s in spent) for i in (0, 1))
-print(json.dumps({"post_process": wall, "cpu": cpu}), file=sys.stderr)
+print(json.dumps({"wall": wall, "cpu": cpu}), file=sys.stderr)
 """
-SKEWGUARD = "skewguard.contrib.django.storage.ManifestStorage"
 
 
-def ensure_fixture() -> None:
-    if not TREE.is_dir():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=FIXTURE, check=True
+class Bench:
+    def __init__(self, work: Path, dirs: list[object] | None) -> None:
+        self.work = work
+        self.dirs = dirs
+
+    def collectstatic(self, name: str, backend: str, **env: str) -> Timing:
+        out, environ = django_project(self.work, name, backend, self.dirs)
+        shutil.rmtree(out, ignore_errors=True)
+        return timed(
+            [str(BIN / "django-admin"), "collectstatic", "--noinput", "-v0"], {**environ, **env}
         )
 
-
-def project(work: Path, name: str, backend: str) -> tuple[Path, dict[str, str]]:
-    settings_dir = work / f"settings-{name}"
-    settings_dir.mkdir(parents=True, exist_ok=True)
-    out = work / name
-    (settings_dir / "bench_settings.py").write_text(
-        SETTINGS.format(root=str(out), tree=str(TREE), backend=backend)
-    )
-    (settings_dir / "bench_storages.py").write_text(STORAGES)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench_settings",
-        "PYTHONPATH": str(settings_dir),
-    }
-    return out, env
-
-
-# CPU seconds (user + system, the process and its workers) of every command run, by label: on a
-# shared machine under load, wall-clock time measures the neighbours as much as the tools.
-CPU: dict[str, float] = {}
-
-
-def run(command: list[str], env: dict[str, str], label: str = "") -> tuple[float, str]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    result = subprocess.run(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if label:
-        CPU[label] = min(CPU.get(label, cpu), cpu)
-    if result.returncode != 0:
-        sys.exit(f"bench: {' '.join(command)} failed:\n{result.stderr[-2000:]}")
-    return elapsed, result.stderr
-
-
-def collectstatic(work: Path, name: str, backend: str, clean: bool = True, **env: str) -> float:
-    out, environ = project(work, name, backend)
-    if clean:
-        shutil.rmtree(out, ignore_errors=True)
-    seconds, _ = run(
-        ["django-admin", "collectstatic", "--noinput", "-v0"], {**environ, **env}, label=name
-    )
-    return seconds
-
-
-def rerun_after_css_change(work: Path, name: str) -> tuple[float, float]:
-    """Change one CSS file of the tree (restored afterwards); time the rerun."""
-    out, environ = project(work, name, SKEWGUARD)
-    css = TREE / "bootstrap" / "dist" / "css" / "bootstrap.css"
-    original = css.read_bytes()
-    try:
-        css.write_bytes(original + b"\n/* bench change */\n")
-        driver = work / "driver.py"
+    def rerun_after_css_change(self, name: str) -> tuple[Timing, Timing]:
+        """Change one CSS file of the tree (restored afterwards); time the rerun: the whole
+        process, and its post_process (CPU of the main process: a rerun forks no workers)."""
+        _, environ = django_project(self.work, name, SKEWGUARD_STORAGE, self.dirs)
+        original = RERUN_CSS.read_bytes()
+        driver = self.work / "driver.py"
         driver.write_text(DRIVER)
-        seconds, stderr = run([sys.executable, str(driver)], environ, label="rerun")
-    finally:
-        css.write_bytes(original)
-    spent = json.loads(stderr.strip().splitlines()[-1])
-    CPU["post_process"] = min(CPU.get("post_process", spent["cpu"]), spent["cpu"])
-    return seconds, spent["post_process"]
-
-
-def sizes(out: Path) -> str:
-    totals = {
-        s: sum(p.stat().st_size for p in out.rglob(f"*{s}") if p.is_file())
-        for s in (".gz", ".br", ".zst")
-    }
-    return ", ".join(f"{s} {n / 1e6:.1f} MB" for s, n in totals.items() if n)
+        try:
+            RERUN_CSS.write_bytes(original + b"\n/* bench change */\n")
+            whole = timed([sys.executable, str(driver)], environ)
+        finally:
+            RERUN_CSS.write_bytes(original)
+        own = json.loads(whole.stderr.strip().splitlines()[-1])
+        return whole, Timing(own["wall"], own["cpu"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--skip-whitenoise", action="store_true")
-    parser.add_argument("--work", type=Path, default=WORK)
+    parser.add_argument("--quick", action="store_true", help="a few packages, no WhiteNoise")
+    parser.add_argument("--work", type=Path, default=WORK, help=f"output directory ({WORK})")
     args = parser.parse_args()
     work = args.work.resolve()
     ensure_fixture()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    files = sum(1 for p in TREE.rglob("*") if p.is_file())
-    print(
-        f"tree: {files} files; {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
-        f"Python {platform.python_version()}; outputs in {work}"
-    )
+    if args.quick:
+        dirs: list[object] | None = [(p, str(TREE / p)) for p in QUICK_PACKAGES]
+        files, size = tree_stats([TREE / p for p in QUICK_PACKAGES])
+    else:
+        dirs = None
+        files, size = tree_stats([TREE])
+    print(f"tree: {files} files, {size / 1e6:.0f} MB{' (--quick)' if args.quick else ''}")
+    print(f"start: {machine(work)}")
+    bench = Bench(work, dirs)
+    skip_whitenoise = args.skip_whitenoise or args.quick
 
-    def best(fn) -> float:
-        return min(fn() for _ in range(args.repeat))
-
-    results: dict[str, float] = {}
-    results["django"] = best(
-        lambda: collectstatic(work, "django", "bench_storages.LenientManifest")
+    django = best(args.repeat, lambda: bench.collectstatic("django", LENIENT_MANIFEST))
+    off = best(
+        args.repeat,
+        lambda: bench.collectstatic("sg-off", SKEWGUARD_STORAGE, SKEWGUARD_COMPRESS="0"),
     )
-    results["sg_off"] = best(
-        lambda: collectstatic(work, "sg-off", SKEWGUARD, SKEWGUARD_COMPRESS="0")
-    )
-    results["sg_on"] = best(lambda: collectstatic(work, "sg-on", SKEWGUARD))
-    rerun, own = min(rerun_after_css_change(work, "sg-on") for _ in range(max(1, args.repeat)))
-    if not args.skip_whitenoise:
-        results["whitenoise"] = best(
-            lambda: collectstatic(work, "whitenoise", "bench_storages.LenientWhiteNoise")
+    on = best(args.repeat, lambda: bench.collectstatic("sg-on", SKEWGUARD_STORAGE))
+    reruns = [bench.rerun_after_css_change("sg-on") for _ in range(max(1, args.repeat))]
+    rerun, own = min(reruns, key=lambda pair: pair[1].wall)
+    whitenoise = None
+    if not skip_whitenoise:
+        whitenoise = best(
+            args.repeat, lambda: bench.collectstatic("whitenoise", LENIENT_WHITENOISE)
         )
 
-    def row(label: str, seconds: float, note: str = "", cpu: str = "") -> None:
-        cpu_text = f"{CPU[cpu]:7.2f} s CPU" if cpu in CPU else " " * 13
-        print(f"{label:<58} {seconds:8.2f} s {cpu_text}  {note}")
+    def verdict(met_wall: bool, met_cpu: bool) -> str:
+        if met_wall and met_cpu:
+            return "met"
+        if met_wall or met_cpu:
+            return "met (wall only)" if met_wall else "met (CPU only)"
+        return "NOT met"
 
+    rows: list[tuple[str, Timing, str]] = [("ManifestStaticFilesStorage", django, "")]
+    wall, cpu = django.wall / off.wall, django.cpu / off.cpu
+    rows.append(
+        (
+            "skewguard, SKEWGUARD_COMPRESS=0",
+            off,
+            f"{wall:.1f}x / {cpu:.1f}x faster than Manifest; >= 3x: {verdict(wall >= 3, cpu >= 3)}",
+        )
+    )
+    wall, cpu = on.wall / django.wall, on.cpu / django.cpu
+    rows.append(
+        (
+            "skewguard, gzip + brotli + zstd",
+            on,
+            f"{wall:.2f}x / {cpu:.2f}x Manifest's time; <= 1.5x: {verdict(wall <= 1.5, cpu <= 1.5)}",
+        )
+    )
+    if whitenoise is not None:
+        wall, cpu = whitenoise.wall / on.wall, whitenoise.cpu / on.cpu
+        rows.append(
+            (
+                "WhiteNoise CompressedManifestStaticFiles",
+                whitenoise,
+                f"skewguard {wall:.1f}x / {cpu:.1f}x faster; >= 10x: {verdict(wall >= 10, cpu >= 10)}",
+            )
+        )
+    rows.append(("rerun, one CSS file changed: process", rerun, ""))
+    rows.append(
+        (
+            "  of which skewguard's post_process",
+            own,
+            f"< 1 s: {verdict(own.wall < 1, own.cpu < 1)}",
+        )
+    )
     print()
-    print(f"{'':<58} {'wall':>10} {'CPU':>13}")
-    row("ManifestStaticFilesStorage", results["django"], cpu="django")
-    row(
-        "skewguard ManifestStorage, SKEWGUARD_COMPRESS=0",
-        results["sg_off"],
-        f"{results['django'] / results['sg_off']:.1f}x faster than Manifest (target >= 3x)",
-        cpu="sg-off",
-    )
-    row(
-        "skewguard ManifestStorage (gzip + brotli + zstd)",
-        results["sg_on"],
-        f"{results['sg_on'] / results['django']:.2f}x Manifest's time (target <= 1.5x)",
-        cpu="sg-on",
-    )
-    if "whitenoise" in results:
-        row(
-            "WhiteNoise CompressedManifestStaticFilesStorage",
-            results["whitenoise"],
-            cpu="whitenoise",
-        )
+    print(f"{'':<42} {'wall':>9} {'CPU':>9}  ratio wall / CPU; target")
+    for label, timing, note in rows:
+        print(f"{label:<42} {timing.wall:7.2f} s {timing.cpu:7.2f} s  {note}")
+    print()
+    if args.quick:
         print(
-            f"{'':<58} skewguard (compressing) {results['whitenoise'] / results['sg_on']:.1f}x "
-            "faster than WhiteNoise (target >= 10x)"
+            "(--quick: a tenth of the tree, start-up weighs more; the targets are for the whole tree)"
         )
-    row("skewguard rerun after one CSS file changed, whole process", rerun, cpu="rerun")
-    row("  of which skewguard's post_process", own, "(target < 1 s)", cpu="post_process")
-    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
-    print()
-    print(f"compressed output: skewguard {sizes(work / 'sg-on')}")
-    if "whitenoise" in results:
-        print(f"                   WhiteNoise {sizes(work / 'whitenoise')}")
+    print(f"end: {machine(work)}")
+    print(f"compressed output: skewguard  {compressed_sizes(work / 'sg-on')}")
+    if whitenoise is not None:
+        print(f"                   WhiteNoise {compressed_sizes(work / 'whitenoise')}")
     shutil.rmtree(work, ignore_errors=True)
 
 
