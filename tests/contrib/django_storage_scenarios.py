@@ -331,6 +331,55 @@ def incremental() -> None:
     print("OK")
 
 
+def copy_step_counts() -> None:
+    """collectstatic's copy step copies nothing with this storage, yet counts as Django's does:
+    every file copied at first, unmodified files skipped by Django's rule (target no older than
+    its source) on a rerun, a changed one copied again; files from an app's directory too."""
+    write(SRC / "css/app.css", "a{background:url(../img/a.png)}")
+    write(SRC / "img/a.png", b"\x89PNG-a")
+    write(WORK / "app2/vendor.js", "export const v = 1;")
+    setup(STATICFILES_DIRS=[str(SRC), ("lib", str(WORK / "app2"))])
+    from django.contrib.staticfiles.management.commands.collectstatic import Command
+
+    opened = []
+    original_open = Command.copy_file
+
+    def copy_file(self, path, prefixed_path, source_storage):
+        original = source_storage.open
+        source_storage.open = lambda name, *a: opened.append(name) or original(name, *a)
+        try:
+            return original_open(self, path, prefixed_path, source_storage)
+        finally:
+            del source_storage.open
+
+    out, _ = collect()
+    assert "3 static files copied" in out and "3 post-processed" in out, out
+    assert (ROOT / "lib/vendor.js").read_text() == "export const v = 1;"
+    out, _ = collect()
+    assert "0 static files copied" in out and "3 unmodified" in out, out
+    later = time.time() + 5  # newer than its output, to the second
+    os.utime(write(SRC / "img/a.png", b"\x89PNG-b"), (later, later))
+    out, _ = collect()
+    assert "1 static file copied" in out and "2 unmodified" in out, out
+    assert hashed("img/a.png").read_bytes() == b"\x89PNG-b"
+    assert "url(../img/" + Path(manifest()["paths"]["img/a.png"]).name + ")" in (
+        hashed("css/app.css").read_text()
+    )
+    # Django's own copy step, for comparison, opens every source it copies; this one at most the
+    # first (before the storage sees the command).
+    Command.copy_file = copy_file
+    try:
+        os.utime(SRC / "css/app.css", (later + 5, later + 5))
+        out, _ = collect(verbosity=2)
+    finally:
+        Command.copy_file = original_open
+    # img/a.png is still newer than its output (its mtime is in the future): copied again.
+    assert "2 static files copied" in out and "1 unmodified" in out, out
+    assert "Copying '" in out and "Skipping 'vendor.js' (not modified)" in out, out
+    assert opened == [], opened
+    print("OK")
+
+
 def link_flag() -> None:
     """--link cannot apply: outputs are real files, never links to the sources; it says so."""
     write(SRC / "css/app.css", "a{}")

@@ -22,6 +22,7 @@ SCENARIOS = [
     "dry_run",
     "non_local_output",
     "incremental",
+    "copy_step_counts",
     "link_flag",
     "vite",
     "no_post_process",
