@@ -57,7 +57,11 @@ class ManifestStorage(ManifestStaticFilesStorage):
     # -- collectstatic's copy step: nothing to copy ----------------------------------------------
 
     def exists(self, name: str) -> bool:
-        command = _collecting()
+        # collectstatic calls this from handle() (is STATIC_ROOT empty?) before its copy step,
+        # and from its per-file check: the moments to take the copy step over. Any other caller
+        # (a template's unknown name) pays one look at its caller's name.
+        caller = sys._getframe(1).f_code.co_name
+        command = _collecting() if caller in ("handle", "delete_file") else None
         if command is not None:
             _index_file_lists(command)
             if command.post_process and not command.dry_run and not command.symlink:
