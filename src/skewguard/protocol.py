@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote, unquote_plus
 
 from .settings import VERSION_PATTERN, Settings
 from .tokens import bearer_token, verify_token
@@ -157,14 +157,29 @@ def version_endpoint(
 ) -> Respond:
     if request.method not in ("GET", "HEAD"):
         return json_response(405, {"error": "method not allowed"}, (("Allow", "GET, HEAD"),))
-    response = json_response(
-        200,
-        {**snapshot.as_json(), **fleet_standing(request, snapshot)},
-        (("Cache-Control", "no-store"), *version_headers(snapshot, settings)),
-    )
-    return Respond(
-        response.status, response.headers, b"" if request.method == "HEAD" else response.body
-    )
+    standing = fleet_standing(request, snapshot)
+    # Every tab polls this: the answer depends only on the snapshot and where ?client= stands,
+    # so it is encoded once per snapshot and standing, not once per poll.
+    global _version_answers
+    answers = _version_answers
+    if answers is None or answers[0] is not snapshot:
+        answers = _version_answers = (snapshot, {})
+    key = (standing.get("behind"), standing.get("client"), settings.APP_VERSION_HEADER)
+    response = answers[1].get(key)
+    if response is None:
+        response = json_response(
+            200,
+            {**snapshot.as_json(), **standing},
+            (("Cache-Control", "no-store"), *version_headers(snapshot, settings)),
+        )
+        if len(answers[1]) < 16:  # a few standings per snapshot: bounded all the same
+            answers[1][key] = response
+    if request.method == "HEAD":
+        return Respond(response.status, response.headers, b"")
+    return response
+
+
+_version_answers: tuple[VersionSnapshot, dict[tuple[object, ...], Respond]] | None = None
 
 
 def fleet_standing(request: RequestFacts, snapshot: VersionSnapshot) -> dict[str, object]:
@@ -182,10 +197,23 @@ def fleet_standing(request: RequestFacts, snapshot: VersionSnapshot) -> dict[str
         "behind": active is not None
         and classify(snapshot.version, active, registry) in ("stale", "retired")
     }
-    client = parse_qs(request.query[:1024]).get("client", [""])[0]
+    client = _query_value(request.query[:1024], "client")
     if VERSION_PATTERN.match(client):
         standing["client"] = classify(client, target, registry)
     return standing
+
+
+def _query_value(query: str, name: str) -> str:
+    """The first value of ``name`` in a query string, decoded as ``parse_qs`` would (a scan:
+    ``/version`` polls carry a heartbeat, and parsing all of it per poll cost more than the rest
+    of the answer)."""
+    key = name + "="
+    if key not in query:
+        return ""
+    for part in query.split("&"):
+        if part.startswith(key):
+            return unquote_plus(part[len(key) :])
+    return ""
 
 
 _UNAUTHORIZED_BODY = {"error": "a valid bearer token is required (skewguard token --ttl 10m)"}
