@@ -1,6 +1,8 @@
 """Live tabs at scale: simulated open tabs beating on /version against uvicorn workers and Redis.
 
 Run by hand:   .venv/bin/python bench/tabs.py [--tabs 100000] [--interval 60] [--seconds 60]
+(``pip install -e '.[bench]'`` for Redis's client, httptools and uvloop; wrk from the system's
+packages; py-spy for ``--profile``.)
 
 Each simulated tab has its own id and release (two releases, a tenth stale on the older one, 2%
 held by a call) and beats once per --interval, spread evenly: 100,000 tabs every 60 s is ~1,667
