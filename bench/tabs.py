@@ -1,14 +1,21 @@
 """Live tabs at scale: simulated open tabs beating on /version against uvicorn workers and Redis.
 
 Run by hand:   .venv/bin/python bench/tabs.py [--tabs 100000] [--interval 60] [--seconds 60]
+(``pip install -e '.[bench]'`` for Redis's client, httptools and uvloop; wrk from the system's
+packages; py-spy for ``--profile``.)
 
-Each simulated tab has its own id and release (two releases, a few percent stale or held) and
-beats once per --interval, spread evenly: 100,000 tabs every 60 s is ~1,700 requests/s. The load
-comes from one asyncio process with keep-alive connections (open loop: requests are queued at their
-time whether or not earlier ones returned; latency is measured from sending to the last byte of
-the answer, and how far the generator fell behind its schedule is printed separately). Reports sustained req/s, p50/p99 of /version, server and Redis CPU, Redis memory and
-ops/s, and the counts the servers ended up with. The load generator shares the machine's cores
-with the servers: note the load average it prints.
+Each simulated tab has its own id and release (two releases, a tenth stale on the older one, 2%
+held by a call) and beats once per --interval, spread evenly: 100,000 tabs every 60 s is ~1,667
+requests/s. The load comes from wrk (``--generator wrk``, the default when it is installed) with
+bench/tabs.lua handing out send slots at the fixed rate, or from one asyncio process
+(``--generator python``: open loop, but it costs far more CPU than the servers it measures).
+Latency is from sending a request to the last byte of its answer; requests sent more than 10 ms
+after their slot are counted as late, so a rate that was not reached shows.
+
+Reports sustained req/s, p50/p99 of /version, server CPU (and per beat), Redis memory, CPU and
+ops/s, and the counts the servers ended up with. ``--profile DIR`` records each worker with
+py-spy (speedscope files). The generator shares the machine's cores with the servers: note the
+load average it prints.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import argparse
 import asyncio
 import os
 import random
+import re
+import resource
 import shutil
 import socket
 import statistics
@@ -131,6 +140,41 @@ async def load(
     return latencies, errors
 
 
+def load_wrk(
+    port: int, args: argparse.Namespace, rate: float, current: str, previous: str
+) -> tuple[dict[str, float], float]:
+    """wrk with bench/tabs.lua: its summary line, and wrk's own CPU seconds."""
+    threads = max(1, min(args.threads, args.connections))
+    env = {
+        **os.environ,
+        "TABS": str(args.tabs),
+        "RATE": str(rate),
+        "THREADS": str(threads),
+        "CONNECTIONS": str(args.connections),
+        "CURRENT": current,
+        "PREVIOUS": previous,
+    }
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(
+        [shutil.which("wrk") or "wrk", "-t", str(threads), "-c", str(args.connections),
+         "-d", f"{args.seconds:g}s", "--timeout", "5s", "-s", str(HERE / "tabs.lua"),
+         f"http://127.0.0.1:{port}/version"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next(x for x in result.stdout.splitlines() if x.startswith("TABS "))
+    summary = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return summary, cpu
+
+
+def worker_pids(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tabs", type=int, default=100_000)
@@ -138,6 +182,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument(
+        "--generator",
+        choices=("wrk", "python"),
+        default="wrk" if shutil.which("wrk") else "python",
+        help="load generator (default: wrk when installed)",
+    )
+    parser.add_argument("--profile", metavar="DIR", help="py-spy each worker into DIR")
+    parser.add_argument(
+        "--bare", action="store_true", help="the bare app without skewguard (HTTP cost alone)"
+    )
     args = parser.parse_args()
 
     import redis
@@ -184,6 +239,7 @@ def main() -> None:
         "SKEWGUARD_VITE_HOT_FILE": "",
         "SKEWGUARD_TELEMETRY_WINDOW": str(args.interval * 1.5),
         "SKEWGUARD_TELEMETRY_MAX_TABS": str(args.tabs),
+        "TABS_BARE": "1" if args.bare else "",
     }
     server = subprocess.Popen(
         [
@@ -209,24 +265,71 @@ def main() -> None:
     try:
         wait_for(port, server)
         time.sleep(2)  # every worker up
-        rng = random.Random(1)
-        queries = []
-        for i in range(args.tabs):
-            release = previous if i % 10 == 0 else current
-            stale = "1" if release == previous else "0"
-            held = "call" if i % 50 == 0 else ""
-            queries.append(f"tid=tab{i:012d}x&rel={release}&stale={stale}&held={held}&err=0")
-        rng.shuffle(queries)
         rate = args.tabs / args.interval
+        queries = []
+        if args.generator == "python":  # the same mix as bench/tabs.lua
+            for i in range(args.tabs):
+                release = previous if i % 10 == 0 else current
+                stale = "1" if release == previous else "0"
+                held = "call" if i % 50 == 0 else ""
+                queries.append(f"tid=tab{i:012d}x&rel={release}&stale={stale}&held={held}&err=0")
+            random.Random(1).shuffle(queries)
+        profilers = []
+        if args.profile:
+            os.makedirs(args.profile, exist_ok=True)
+            for pid in worker_pids(server.pid):
+                profilers.append(
+                    subprocess.Popen(
+                        [
+                            shutil.which("py-spy")
+                            or os.path.join(os.path.dirname(sys.executable), "py-spy"),
+                            "record",
+                            "--pid",
+                            str(pid),
+                            "--duration",
+                            f"{args.seconds:g}",
+                            "--rate",
+                            "250",
+                            "--format",
+                            "speedscope",
+                            "--nonblocking",
+                            "--output",
+                            os.path.join(args.profile, f"worker-{pid}.speedscope.json"),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )  # fmt: skip
+                )
         client = redis.Redis.from_url(redis_url)
         ops_before = client.info("stats")["total_commands_processed"]
         redis_cpu_before = cpu_seconds(redis_proc.pid)
         server_cpu_before = cpu_seconds(server.pid)
         load_before = os.getloadavg()[0]
         started = time.perf_counter()
-        latencies, errors = asyncio.run(load(port, queries, rate, args.seconds, args.connections))
-        elapsed = time.perf_counter() - started
+        generator_cpu = None
+        if args.generator == "wrk":
+            summary, generator_cpu = load_wrk(port, args, rate, current, previous)
+            elapsed = summary["seconds"]
+            requests = int(summary["requests"])
+            errors = int(summary["errors"] + summary["status_errors"])
+            p50, p99, worst = summary["p50_ms"], summary["p99_ms"], summary["max_ms"]
+            late = f"{int(summary['late']):,} sent >10 ms after their slot"
+            if summary["late"]:
+                late += f" (by {summary['late_mean_ms']:.0f} ms on average)"
+        else:
+            latencies, errors = asyncio.run(
+                load(port, queries, rate, args.seconds, args.connections)
+            )
+            elapsed = time.perf_counter() - started
+            requests = len(latencies)
+            latencies.sort()
+            p50 = statistics.median(latencies)
+            p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+            worst = latencies[-1]
+            late = "see the line above"
         time.sleep(0.5)  # the writers' last batches
+        for profiler in profilers:
+            profiler.wait(timeout=60)
         server_cpu = cpu_seconds(server.pid) - server_cpu_before
         redis_cpu = cpu_seconds(redis_proc.pid) - redis_cpu_before
         ops = client.info("stats")["total_commands_processed"] - ops_before
@@ -234,22 +337,23 @@ def main() -> None:
         from skewguard.telemetry.redis_recorder import RedisRecorder
 
         report = RedisRecorder(redis_url, "skewguard", args.interval * 1.5, args.tabs).report()
-        latencies.sort()
-        p = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))]  # noqa: E731
         print(
             f"tabs {args.tabs:,} beating every {args.interval:g} s; target {rate:,.0f} req/s;"
-            f" {args.workers} uvicorn workers ({' '.join(SERVER_OPTIONS)}) + Redis; load average before {load_before:.1f},"
+            f" {args.workers} uvicorn workers ({' '.join(SERVER_OPTIONS)}) + Redis;"
+            f" generator {args.generator}; load average before {load_before:.1f},"
             f" after {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
         print(
-            f"  sustained      {len(latencies) / elapsed:,.0f} req/s over {elapsed:.0f} s,"
-            f" {errors} errors"
+            f"  sustained      {requests / elapsed:,.0f} req/s over {elapsed:.0f} s, {errors} errors"
         )
+        print(f"  schedule       {late}")
+        print(f"  /version       p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms")
         print(
-            f"  /version       p50 {statistics.median(latencies):.1f} ms, p99 {p(0.99):.1f} ms,"
-            f" max {latencies[-1]:.1f} ms"
+            f"  server CPU     {server_cpu / elapsed * 100:.0f}% of one core (all workers),"
+            f" {server_cpu / max(requests, 1) * 1e6:.0f} us per beat"
         )
-        print(f"  server CPU     {server_cpu / elapsed * 100:.0f}% of one core (all workers)")
+        if generator_cpu is not None:
+            print(f"  wrk CPU        {generator_cpu / elapsed * 100:.0f}% of one core")
         print(
             f"  Redis          {memory / 1e6:.1f} MB used, {ops / elapsed:,.0f} commands/s,"
             f" CPU {redis_cpu / elapsed * 100:.0f}% of one core"

@@ -1,7 +1,10 @@
 """The app bench/tabs.py serves under uvicorn workers: a bare ASGI app wrapped by skewguard,
-configured by SKEWGUARD_* (STATIC_ROOT, REDIS_URL)."""
+configured by SKEWGUARD_* (STATIC_ROOT, REDIS_URL); with TABS_BARE=1 the bare app alone (what the
+HTTP server costs per request without skewguard)."""
 
 from __future__ import annotations
+
+import os
 
 from skewguard import Skewguard
 
@@ -19,4 +22,4 @@ async def bare(scope, receive, send):
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-app = Skewguard().asgi(bare)
+app = bare if os.environ.get("TABS_BARE") == "1" else Skewguard().asgi(bare)

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .store.locations import ReleaseLocations
     from .store.publish import PublishReport
     from .telemetry.report import TabsReport
+    from .telemetry.retention import LiveRelease
 
 _WARNINGS_SHOWN = 20
 _WITH_SIBLINGS_HELP = (
@@ -335,8 +336,6 @@ def _refuse_live_prune(
     url: str | None,
     token: str | None,
 ) -> None:
-    from datetime import datetime
-
     from .build.history import load_history
     from .telemetry.retention import describe, live_releases
 
@@ -357,7 +356,16 @@ def _refuse_live_prune(
                 except ValueError:
                     created[label] = None
     found = live_releases(report, versions, created, pin_age)
+    _warn_unpinned(found)
     pinned = [r for r in found if r.pinned]
+    if pinned:
+        raise _Failure(
+            f"not pruning: live tabs still run {describe(pinned)} (counts from {source}); "
+            "wait until they converge, or --force"
+        )
+
+
+def _warn_unpinned(found: list[LiveRelease]) -> None:
     for r in found:
         if not r.pinned:
             click.echo(
@@ -365,11 +373,13 @@ def _refuse_live_prune(
                 f"{r.live} tab(s) still run it",
                 err=True,
             )
-    if pinned:
-        raise _Failure(
-            f"not pruning: live tabs still run {describe(pinned)} (counts from {source}); "
-            "wait until they converge, or --force"
-        )
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 @cli.command()
@@ -476,7 +486,7 @@ def _refuse_live_store_prune(
 ) -> None:
     """The store's collection would drop releases: refuse while live tabs still run one."""
     from .store import StoreError, open_store
-    from .store.collect import collect
+    from .store.collect import collect, load_releases
     from .telemetry.retention import describe, live_releases
 
     report, source = _tabs_report(redis_url, None, registry_path, url, token)
@@ -484,10 +494,25 @@ def _refuse_live_store_prune(
         _note_no_live_tab_counts()
         return
     try:
-        plan = collect(open_store(store_url), keep, max_age, dry_run=True)
+        store = open_store(store_url)
+        plan = collect(store, keep, max_age, dry_run=True)
+        records = {r.id: r for r in load_releases(store)}
     except StoreError as exc:
         raise _Failure(str(exc)) from None
-    pinned = [r for r in live_releases(report, plan.dropped, None, pin_age) if r.pinned]
+    # Tabs report the page's version; a release published with its own id (a commit, say) is
+    # matched by both. Its age for --pin-max-age is its publish time.
+    versions: list[str] = []
+    created: dict[str, datetime | None] = {}
+    for release_id in plan.dropped:
+        record = records.get(release_id)
+        born = _parse_time(record.published_at) if record else None
+        for label in (release_id, record.version if record else None):
+            if label:
+                versions.append(label)
+                created[label] = born
+    found = live_releases(report, versions, created, pin_age)
+    _warn_unpinned(found)
+    pinned = [r for r in found if r.pinned]
     if pinned:
         raise _Failure(
             f"not pruning the store: live tabs still run {describe(pinned)} (counts from "

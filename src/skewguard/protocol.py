@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote, unquote_plus
 
 from .settings import VERSION_PATTERN, Settings
 from .tokens import bearer_token, verify_token
@@ -157,35 +157,70 @@ def version_endpoint(
 ) -> Respond:
     if request.method not in ("GET", "HEAD"):
         return json_response(405, {"error": "method not allowed"}, (("Allow", "GET, HEAD"),))
-    response = json_response(
-        200,
-        {**snapshot.as_json(), **fleet_standing(request, snapshot)},
-        (("Cache-Control", "no-store"), *version_headers(snapshot, settings)),
-    )
-    return Respond(
-        response.status, response.headers, b"" if request.method == "HEAD" else response.body
-    )
+    # Every tab polls this: the answer depends only on the snapshot and where ?client= stands,
+    # so it is worked out and encoded once per snapshot and standing, not once per poll.
+    global _version_answers
+    answers = _version_answers
+    if answers is None or answers.snapshot is not snapshot:
+        answers = _version_answers = _VersionAnswers(snapshot)
+    client = _query_value(request.query[:1024], "client")
+    standing = answers.standing(client) if VERSION_PATTERN.match(client) else None
+    key = (standing, settings.APP_VERSION_HEADER)
+    response = answers.responses.get(key)
+    if response is None:
+        body = {**snapshot.as_json(), "behind": answers.behind}
+        if standing is not None:
+            body["client"] = standing
+        response = json_response(
+            200, body, (("Cache-Control", "no-store"), *version_headers(snapshot, settings))
+        )
+        answers.responses[key] = response  # at most five standings, two header settings
+    if request.method == "HEAD":
+        return Respond(response.status, response.headers, b"")
+    return response
 
 
-def fleet_standing(request: RequestFacts, snapshot: VersionSnapshot) -> dict[str, object]:
-    """What a browser tab needs to converge on the fleet's release, not on whichever server
-    answered: ``behind`` (this server runs a release older than the fleet's active one, as a
-    rolling deploy leaves it for a while) and, for ``?client=<version>``, where that version
-    stands against the fleet's release: "current", "newer" (never reload toward the older
-    one), "stale" (retained: still served and routable) or "retired"."""
-    from .releases.model import classify
+class _VersionAnswers:
+    """``/version``'s answers for one snapshot: where the fleet stands, and the encoded bodies.
 
-    registry = snapshot.registry
-    active = registry.active.version if registry is not None and registry.active else None
-    target = active or snapshot.version
-    standing: dict[str, object] = {
-        "behind": active is not None
-        and classify(snapshot.version, active, registry) in ("stale", "retired")
-    }
-    client = parse_qs(request.query[:1024]).get("client", [""])[0]
-    if VERSION_PATTERN.match(client):
-        standing["client"] = classify(client, target, registry)
-    return standing
+    ``behind``: this server runs a release older than the fleet's active one, as a rolling
+    deploy leaves it for a while. ``standing(client)``: where a tab's version stands against the
+    fleet's release: "current", "newer" (never reload toward the older one), "stale"
+    (retained: still served and routable) or "retired". Together they let a tab converge on the
+    fleet's release, not on whichever server answered."""
+
+    def __init__(self, snapshot: VersionSnapshot) -> None:
+        from .releases.model import classify
+
+        self.snapshot = snapshot
+        self.registry = registry = snapshot.registry
+        active = registry.active.version if registry is not None and registry.active else None
+        self.target = active or snapshot.version
+        self.behind = active is not None and classify(snapshot.version, active, registry) in (
+            "stale",
+            "retired",
+        )
+        self.responses: dict[tuple[str | None, bool], Respond] = {}
+        self._classify = classify
+
+    def standing(self, client: str) -> str:
+        return str(self._classify(client, self.target, self.registry))
+
+
+_version_answers: _VersionAnswers | None = None
+
+
+def _query_value(query: str, name: str) -> str:
+    """The first value of ``name`` in a query string, decoded as ``parse_qs`` would (a scan:
+    ``/version`` polls carry a heartbeat, and parsing all of it per poll cost more than the rest
+    of the answer)."""
+    key = name + "="
+    if key not in query:
+        return ""
+    for part in query.split("&"):
+        if part.startswith(key):
+            return unquote_plus(part[len(key) :])
+    return ""
 
 
 _UNAUTHORIZED_BODY = {"error": "a valid bearer token is required (skewguard token --ttl 10m)"}

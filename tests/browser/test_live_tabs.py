@@ -1,5 +1,6 @@
 """Live tabs in real Chromium: three tabs on two releases, one held by a camera call; what
-``skewguard status --json``, ``/metrics`` and the status page say; prune with a live tab."""
+``skewguard status --json``, ``/metrics`` and the status page say; prune with a live tab, of
+a build directory and of the release store."""
 
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ import httpx
 import pytest
 from PIL import Image
 
+from skewguard.store import open_store
+from skewguard.store.collect import load_releases
+from skewguard.store.publish import publish
 from skewguard.telemetry.page import PALETTE
 from skewguard.telemetry.redis_recorder import RedisRecorder
 
 from ..conftest import ROOT, run_cli
 from ..deploys.conftest import RedisServer
+from ..store.test_collect import _age
 
 pytestmark = pytest.mark.browser
 
@@ -190,6 +195,36 @@ def test_prune_refuses_while_a_tab_runs_the_release(tab_site, redis_for_tabs, co
     assert "dropped 1" in pruned.stdout
     history = json.loads((site.out / ".skewguard" / "releases.json").read_text())
     assert [r["hash"] for r in history["releases"]] == [new]
+
+
+def test_store_prune_refuses_while_a_tab_runs_the_release(
+    tab_site, redis_for_tabs, context, tmp_path
+):
+    site = tab_site
+    store = open_store(f"file://{tmp_path / 'store'}")
+    old = publish(str(site.out), store).release_id
+    assert old == site.version
+    tab = context.new_page()
+    tab.goto(f"{site.base}/media?policy=defer&poll={POLL_MS}")  # defer: it stays on the old one
+    new = site.deploy()
+    assert publish(str(site.out), store).release_id == new
+    _age(store, old, 10)  # published ten days ago: past --max-age, kept only by its tab
+    tab.wait_for_function("window.skewguard.stale", timeout=10000)
+    reported_within({old: (1, 1, 0, {})}, redis_for_tabs.url, POLL_MS / 1000 + 0.5)
+    prune = ("prune", "--store", store.url, "--keep", "1", "--redis-url", redis_for_tabs.url)
+
+    refused = run_cli(*prune)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"live tabs still run {old} (1 tab)" in refused.stderr
+    assert "deleted" not in refused.stdout
+    assert [r.id for r in load_releases(store)] == [old, new]
+
+    tab.close()
+    time.sleep(WINDOW + 0.5)  # the window passes without a beat from the old release
+    pruned = run_cli(*prune)
+    assert pruned.returncode == 0, pruned.stderr
+    assert "dropped 1" in pruned.stdout
+    assert [r.id for r in load_releases(store)] == [new]
 
 
 def test_a_hidden_tab_rests_but_still_beats(site_factory, context):

@@ -3,7 +3,9 @@
     from skewguard.contrib.litestar import SkewguardPlugin
     app = Litestar(route_handlers=[...], template_config=..., plugins=[SkewguardPlugin(static_root="dist", secret_key=...)])
 
-Registers the middleware (pure ASGI), ``/version`` and ``/cache/bust`` as route handlers, the
+Registers the middleware (pure ASGI), ``/version`` and ``/cache/bust`` as route handlers, a
+route for each other endpoint the guard has when the app is made (METRICS_PATH, STATUS_PATH,
+``Skewguard.add_endpoint``: add yours before ``Litestar(...)``), the
 template callables ``static``, ``static_url``, ``app_version`` (and ``vite_version`` as a global)
 on the app's template engine, and ``litestar skewguard build|prune|token|version``.
 """
@@ -51,6 +53,12 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         else:
             mount = guard.settings.STATIC_URL + CLIENT_PREFIX.rstrip("/")
         app_config.route_handlers.append(_static_route(guard, mount))
+        # The other endpoints (METRICS_PATH, STATUS_PATH, add_endpoint's) need routes too, for
+        # the same reason: those the guard has when the app is made.
+        framework = (guard.settings.VERSION_PATH, guard.settings.BUST_PATH)
+        app_config.route_handlers.extend(
+            _endpoint_route(guard, path) for path in guard.endpoints if path not in framework
+        )
         template_config = app_config.template_config
         if template_config is not None:
             previous = template_config.engine_callback
@@ -132,14 +140,26 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         cli.add_command(framework_commands(self.guard))
 
 
+async def _not_found(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 404, "headers": ()})
+    await send({"type": "http.response.body", "body": b"Not Found", "more_body": False})
+
+
+def _endpoint_route(guard: Skewguard, path: str) -> Any:
+    """A route at one of the guard's endpoints; skewguard answers it, whatever the method (the
+    endpoint refuses the ones it does not take)."""
+    answer: Any = guard.asgi(_not_found, endpoints=False)  # plain ASGI, not Litestar's types
+
+    @asgi(path, name=f"skewguard_endpoint:{path}", copy_scope=True)
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        await answer(scope, receive, send)
+
+    return endpoint
+
+
 def _static_route(guard: Skewguard, mount: str) -> Any:
     """A mount whose requests skewguard's middleware answers under their full path."""
-
-    async def not_found(scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 404, "headers": ()})
-        await send({"type": "http.response.body", "body": b"Not Found", "more_body": False})
-
-    answer: Any = guard.asgi(not_found, endpoints=False)  # plain ASGI, not Litestar's types
+    answer: Any = guard.asgi(_not_found, endpoints=False)  # plain ASGI, not Litestar's types
 
     @asgi(mount, is_mount=True, name="skewguard_static", copy_scope=True)
     async def static(scope: Scope, receive: Receive, send: Send) -> None:
