@@ -115,9 +115,11 @@ class Skewguard:
         self._state = self._load()
         self.telemetry = None
         if self.settings.TELEMETRY or self.settings.METRICS_PATH or self.settings.STATUS_PATH:
+            from .releases.registry import FileRegistry
             from .telemetry.runtime import Telemetry
 
-            self.telemetry = Telemetry(self.settings)
+            registry_file = self.registry.path if isinstance(self.registry, FileRegistry) else ""
+            self.telemetry = Telemetry(self.settings, registry_file=registry_file)
             telemetry = self.telemetry
             # Reading Redis or the workers' files: blocking, so off the event loop under ASGI.
             if self.settings.METRICS_PATH:

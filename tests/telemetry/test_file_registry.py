@@ -4,19 +4,24 @@ the build directory, and the CLI reads them there."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 
 import httpx
+import pytest
 
 from ..conftest import run_cli
 from ..deploys.test_fleet import built, wait_until
 
 
-def test_two_processes_share_counts_and_retire_warns(tmp_path, app_servers):
+@pytest.mark.parametrize("registry", ["file", "auto"])
+def test_two_processes_share_counts_and_retire_warns(tmp_path, app_servers, registry):
+    """With REGISTRY=file, and with the default (auto), which picks the file registry when the
+    build directory is writable."""
     _, out, version = built(tmp_path, "blue")
-    a = app_servers(STATIC_ROOT=str(out), REGISTRY="file")
-    b = app_servers(STATIC_ROOT=str(out), REGISTRY="file")
+    a = app_servers(STATIC_ROOT=str(out), REGISTRY=registry)
+    b = app_servers(STATIC_ROOT=str(out), REGISTRY=registry)
     for server, tab, extra in (
         (a, "tab-aaaa-1", {}),
         (b, "tab-bbbb-2", {"held": "media"}),
@@ -53,6 +58,9 @@ def test_status_watch_refreshes_and_draws_the_last_hour(tmp_path, app_servers):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell's background job starts with SIGINT ignored, and Python keeps it so: give the
+        # child the default, so that Python turns SIGINT into KeyboardInterrupt as at a terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         stdout, _ = watcher.communicate(timeout=3)

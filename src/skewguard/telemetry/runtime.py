@@ -45,15 +45,22 @@ def telemetry_directory(settings: Settings) -> str:
     return os.path.join(os.path.dirname(registry) or ".", "tabs") if registry else ""
 
 
-def open_recorder(settings: Settings) -> Recorder:
-    """The recorder the registry settings imply: Redis, per-machine files, or this process."""
+def open_recorder(settings: Settings, registry_file: str = "") -> Recorder:
+    """The recorder the registry implies: Redis, per-machine files, or this process.
+
+    ``registry_file``: the file registry this process opened, whether REGISTRY says "file" or
+    "auto" chose it. Its workers then share their counts in the directory beside it, where
+    ``skewguard status`` and ``prune`` read them."""
     window = window_seconds(settings)
     limit = int(settings.TELEMETRY_MAX_TABS)
     if settings.REDIS_URL:
         from .redis_recorder import RedisRecorder
 
         return RedisRecorder(settings.REDIS_URL, settings.REDIS_PREFIX, window, limit)
-    directory = telemetry_directory(settings) if settings.REGISTRY == "file" else ""
+    if registry_file:
+        directory = os.path.join(os.path.dirname(registry_file) or ".", "tabs")
+    else:
+        directory = telemetry_directory(settings) if settings.REGISTRY == "file" else ""
     if directory:
         return FileRecorder(directory, window, limit)
     return MemoryRecorder(window, limit)
@@ -78,9 +85,11 @@ def known_releases(snapshot: VersionSnapshot, static_root: str) -> frozenset[str
 class Telemetry:
     """The live-tab side of one ``Skewguard``: a recorder, and metrics when METRICS_PATH is set."""
 
-    def __init__(self, settings: Settings, recorder: Recorder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, recorder: Recorder | None = None, registry_file: str = ""
+    ) -> None:
         self.settings = settings
-        self.recorder = recorder or open_recorder(settings)
+        self.recorder = recorder or open_recorder(settings, registry_file)
         self.metrics: Metrics | None = None
         if settings.METRICS_PATH:
             from .metrics import Metrics
