@@ -141,6 +141,8 @@ class FileRecorder:
                 self._dirty = True
 
     def report(self) -> TabsReport:
+        if self._dirty:  # this worker's own beats count at once, not after the next flush
+            self.flush()
         return read_directory(self.directory, self.window, self.max_tabs)
 
     def close(self) -> None:
