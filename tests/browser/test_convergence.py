@@ -4,6 +4,7 @@ caught in a reload storm; chunk loads in flight hold the page; history restores 
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -95,3 +96,51 @@ def test_a_module_preload_in_flight_holds_the_reload(site_factory, context):
         f"window.skewguard && window.skewguard.version === {new!r}", timeout=10000
     )
     assert page.evaluate("sessionStorage.getItem('slow-at-reload')") == "slow module"
+
+
+def test_a_tab_whose_reload_landed_behind_converges_once_that_server_catches_up(
+    front_end, browser, tmp_path
+):
+    # Real nginx round-robin over two uvicorn servers and Redis. A is busted onto the new release
+    # (active fleet-wide from then on) and then goes away, so every request reaches B, still
+    # behind: the tab's reload lands on the old release. Once B is busted too, no answer comes
+    # from a server behind any more, and the tab must still retry.
+    from ..deploys.conftest import RedisServer
+    from ..processes import stop
+    from .test_rolling_deploy import RollingFleet
+
+    redis_server = RedisServer(tmp_path)
+    fleet = RollingFleet(front_end, tmp_path / "fleet", redis_server.url)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{fleet.base}/form?policy=reload&poll=500")
+        page.wait_for_function("window.skewguard !== undefined")
+        old = page.evaluate("window.skewguard.version")
+        new = fleet.build()
+        fleet.replace("a")
+        stop(fleet.servers["a"][0])
+
+        def tries() -> int:
+            try:
+                memory = page.evaluate("sessionStorage.getItem('skewguard:reloads')")
+                return json.loads(memory or "{}").get("tries", {}).get(new, {}).get("n", 0)
+            except Exception:  # mid-navigation
+                return 0
+
+        deadline = time.monotonic() + 15
+        while tries() < 1:  # reloaded toward the new release, landed on B
+            assert time.monotonic() < deadline, "the tab never tried to reload"
+            page.wait_for_timeout(100)
+        page.wait_for_function("window.skewguard !== undefined")
+        assert page.evaluate("window.skewguard.version") == old
+        fleet.replace("b")
+        caught_up = time.monotonic()
+        page.wait_for_function(
+            f"window.skewguard && window.skewguard.version === {new!r}", timeout=15000
+        )
+        assert time.monotonic() - caught_up < 4
+    finally:
+        context.close()
+        fleet.stop()
+        redis_server.stop()
