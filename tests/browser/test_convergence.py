@@ -144,3 +144,60 @@ def test_a_tab_whose_reload_landed_behind_converges_once_that_server_catches_up(
         context.close()
         fleet.stop()
         redis_server.stop()
+
+
+def test_a_click_while_a_reload_is_under_way_goes_to_the_click_destination(site_factory, context):
+    # A second server on the same build directory and file registry, whose full page loads take
+    # 2 s: the reload skewguard starts is still pending when the user clicks an Inertia link.
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from ..conftest import ROOT
+    from ..processes import free_port, stop, wait_for_http
+
+    site = site_factory("asgi")
+    port = free_port()
+    env = {
+        **os.environ,
+        "TEST_APP_KIND": "asgi",
+        "SKEWGUARD_STATIC_ROOT": str(site.out),
+        "SKEWGUARD_SECRET_KEY": "s3cret",
+        "SKEWGUARD_VITE_HOT_FILE": "",
+        "PYTHONPATH": str(ROOT),
+        "TEST_REGISTRY_PATH": str(site.registry_path),
+    }
+    slow = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "tests.browser.slow_documents_site:app"]
+        + ["--port", str(port), "--host", "127.0.0.1", "--log-level", "warning"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(base + "/version", slow, "slow site")
+        page = context.new_page()
+        page.goto(f"{base}/inertia/other?policy=reload&poll=0&slow-documents=1")
+        page.wait_for_function("window.skewguard !== undefined && window.inertiaRouter")
+        new = site.deploy()  # reaches the slow server through the shared registry
+        deadline = time.monotonic() + 10
+        while httpx.get(base + "/version", timeout=5).json()["version"] != new:
+            assert time.monotonic() < deadline, "the bust did not reach the second server"
+            time.sleep(0.1)
+        # Stale: a reload of this page starts, its document 2 s away; the user clicks meanwhile
+        # (in the page itself: Playwright's click would wait for the pending navigation).
+        page.evaluate(
+            "window.skewguard.check().then(() => document.getElementById('home-link').click())"
+        )
+        page.wait_for_function(
+            f"window.skewguard && window.skewguard.version === {new!r}", timeout=15000
+        )
+        page.wait_for_selector("#component")
+        assert page.text_content("#component") == "Home"
+        assert page.url.split("?")[0].endswith("/inertia")
+    finally:
+        stop(slow)

@@ -164,6 +164,17 @@ class Tab:
         except Exception:  # mid-navigation
             return ""
 
+    def state(self) -> str:
+        """Where the page is and what the client thinks, for a failure report."""
+        try:
+            return self.page.evaluate(
+                "JSON.stringify([location.href, window.skewguard && [skewguard.version,"
+                " skewguard.serverVersion, skewguard.stale, skewguard.holding],"
+                " sessionStorage.getItem('skewguard:reloads'), performance.timeOrigin])"
+            )
+        except Exception as exc:
+            return f"? ({str(exc).splitlines()[0]})"
+
     def reloads(self) -> str:
         """The client's loop-guard memory (what it tried, what it ran), for a failure report."""
         try:
@@ -201,7 +212,10 @@ class Tab:
             self.page.wait_for_function(check, timeout=5000)
             self.page.wait_for_function("window.skewguard !== undefined", timeout=5000)
         except Exception as exc:  # the click led nowhere: swallowed
-            self.swallowed.append(f"{link}: {str(exc).splitlines()[0]}")
+            self.swallowed.append(
+                f"{self.kind} {link} at {time.time():.2f}: {str(exc).splitlines()[0]} "
+                f"(page: {self.state()})"
+            )
         self.seen()
 
 

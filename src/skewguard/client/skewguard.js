@@ -223,7 +223,7 @@
   function proceed() {
     if (!stale || away()) return;
     if (policy === "warn") {
-      if (!warned) console.warn("skewguard: this page runs " + pageVersion + ", the fleet runs " + serverVersion + ".");
+      if (!warned) console.warn("skewguard: page runs " + pageVersion + ", fleet runs " + serverVersion);
       warned = true;
     } else if (!safe()) {
       if (policy !== "defer") showBanner(); // waiting for a call or a video to end: say so
@@ -251,15 +251,16 @@
     if (tries.n && !fleet) return "a reload landed elsewhere (two releases behind one address?)";
     if (tries.n >= 5) return tries.n + " reloads landed on servers still behind";
     var wait = tries.at + (1000 << (caughtUp > 1 ? 0 : tries.n)) - Date.now();
-    if (wait > 0 || tries.n && caughtUp == 1) { // ask again (at least every second), then retry
-      if (!retryTimer) retryTimer = setTimeout(function () { retryTimer = null; fetchVersion(true).catch(function () {}); }, Math.min(wait, 1000));
+    if (wait > 0 || tries.n && caughtUp == 1) { // ask again (twice a second at least), then retry
+      if (!retryTimer) retryTimer = setTimeout(function () { retryTimer = null; fetchVersion(true).catch(function () {}); }, Math.min(wait, 500));
       return "";
     }
     return null;
   }
 
   function converge(url) {
-    if (away()) return true;
+    // A click while a navigation is under way: the user's destination wins, as in any browser.
+    if (away()) { if (url) location.assign(url); return true; }
     var refusal = mayReload();
     if (refusal !== null) {
       if (refusal && !warned) console.warn("skewguard: not reloading toward " + serverVersion + ": " + refusal + " (loop guard).");
