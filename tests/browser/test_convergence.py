@@ -146,9 +146,18 @@ def test_a_tab_whose_reload_landed_behind_converges_once_that_server_catches_up(
         redis_server.stop()
 
 
-def test_a_click_while_a_reload_is_under_way_goes_to_the_click_destination(site_factory, context):
+@pytest.mark.parametrize(
+    "start, link, title, destination",
+    [
+        ("/inertia/other?", "home-link", "#component", "/inertia"),  # an Inertia visit
+        ("/htmx?htmx=2&", "next", "#title", "/htmx/next"),  # an htmx boosted link
+    ],
+)
+def test_a_click_while_a_reload_is_under_way_goes_to_the_click_destination(
+    site_factory, context, start, link, title, destination
+):
     # A second server on the same build directory and file registry, whose full page loads take
-    # 2 s: the reload skewguard starts is still pending when the user clicks an Inertia link.
+    # 2 s: the reload skewguard starts is still pending when the user clicks a link.
     import os
     import subprocess
     import sys
@@ -181,8 +190,10 @@ def test_a_click_while_a_reload_is_under_way_goes_to_the_click_destination(site_
     try:
         wait_for_http(base + "/version", slow, "slow site")
         page = context.new_page()
-        page.goto(f"{base}/inertia/other?policy=reload&poll=0&slow-documents=1")
-        page.wait_for_function("window.skewguard !== undefined && window.inertiaRouter")
+        page.goto(f"{base}{start}policy=reload&poll=0&slow-documents=1")
+        page.wait_for_function(
+            "window.skewguard !== undefined && (window.inertiaRouter || window.htmx)"
+        )
         new = site.deploy()  # reaches the slow server through the shared registry
         deadline = time.monotonic() + 10
         while httpx.get(base + "/version", timeout=5).json()["version"] != new:
@@ -191,13 +202,13 @@ def test_a_click_while_a_reload_is_under_way_goes_to_the_click_destination(site_
         # Stale: a reload of this page starts, its document 2 s away; the user clicks meanwhile
         # (in the page itself: Playwright's click would wait for the pending navigation).
         page.evaluate(
-            "window.skewguard.check().then(() => document.getElementById('home-link').click())"
+            f"window.skewguard.check().then(() => document.getElementById({link!r}).click())"
         )
         page.wait_for_function(
             f"window.skewguard && window.skewguard.version === {new!r}", timeout=15000
         )
-        page.wait_for_selector("#component")
-        assert page.text_content("#component") == "Home"
-        assert page.url.split("?")[0].endswith("/inertia")
+        page.wait_for_selector(title)
+        assert page.url.split("?")[0].endswith(destination)
+        assert page.text_content(title) == ("Home" if link == "home-link" else "Next")
     finally:
         stop(slow)

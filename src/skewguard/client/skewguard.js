@@ -463,10 +463,13 @@
   });
 
   // defer and prompt: the next same-origin link click is a full page load (htmx and Inertia
-  // handlers on the link never see it: window's capture phase runs before them).
+  // handlers on the link never see it: window's capture phase runs before them). So is a click
+  // while a reload is under way, under any policy: the page is leaving, and the browser's own
+  // navigation to the click's target replaces the reload (an htmx or Inertia request would be
+  // cut off by it, the click lost).
   window.addEventListener("click", function (e) {
-    if (!stale || (policy !== "defer" && policy !== "prompt") || e.defaultPrevented || e.button !== 0 ||
-        e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || !safe() || mayReload() !== null) return;
+    if (!stale || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey ||
+        !away() && (policy !== "defer" && policy !== "prompt" || !safe() || mayReload() !== null)) return;
     var link = e.target && e.target.closest ? e.target.closest("a[href]") : null;
     if (!link || link.target && link.target !== "_self" || link.hasAttribute("download")) return;
     var url = new URL(link.href, location.href);
