@@ -101,12 +101,13 @@ def test_a_module_preload_in_flight_holds_the_reload(site_factory, context):
 def test_a_tab_whose_reload_landed_behind_converges_once_that_server_catches_up(
     front_end, browser, tmp_path
 ):
-    # Real nginx round-robin over two uvicorn servers and Redis. A is busted onto the new release
-    # (active fleet-wide from then on) and then goes away, so every request reaches B, still
-    # behind: the tab's reload lands on the old release. Once B is busted too, no answer comes
-    # from a server behind any more, and the tab must still retry.
+    # Real nginx round-robin over two uvicorn servers and Redis. The new release is made active
+    # before any server runs it (registered and activated in Redis), so the tab's reload lands on
+    # the old release, whichever server answers. Once both servers are busted onto it, no answer
+    # comes from a server behind any more, and the tab must still retry.
+    from skewguard.releases.redis_registry import RedisRegistry
+
     from ..deploys.conftest import RedisServer
-    from ..processes import stop
     from .test_rolling_deploy import RollingFleet
 
     redis_server = RedisServer(tmp_path)
@@ -118,8 +119,9 @@ def test_a_tab_whose_reload_landed_behind_converges_once_that_server_catches_up(
         page.wait_for_function("window.skewguard !== undefined")
         old = page.evaluate("window.skewguard.version")
         new = fleet.build()
-        fleet.replace("a")
-        stop(fleet.servers["a"][0])
+        registry = RedisRegistry(redis_server.url)
+        registry.register(new, activate_if_first=False)
+        registry.activate(new)
 
         def tries() -> int:
             try:
@@ -129,11 +131,12 @@ def test_a_tab_whose_reload_landed_behind_converges_once_that_server_catches_up(
                 return 0
 
         deadline = time.monotonic() + 15
-        while tries() < 1:  # reloaded toward the new release, landed on B
+        while tries() < 1:  # reloaded toward the new release, landed on the old one
             assert time.monotonic() < deadline, "the tab never tried to reload"
             page.wait_for_timeout(100)
         page.wait_for_function("window.skewguard !== undefined")
         assert page.evaluate("window.skewguard.version") == old
+        fleet.replace("a")
         fleet.replace("b")
         caught_up = time.monotonic()
         page.wait_for_function(
