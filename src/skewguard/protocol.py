@@ -79,9 +79,9 @@ def decide(
     release -- nothing to say; newer than this server (a rolling deploy) -- answered normally,
     tagged ``X-App-Stale: server``, never forced; at an older retained release -- tagged
     ``X-App-Stale: 1``, and an Inertia GET gets the 409 under the reload policy unless the page is
-    held; at a retired release -- the 409, unless held (RETIRED_FORCES_RELOAD: even
-    then). Never a 409 for other methods (a POST must not be lost), in dev mode, or without a
-    version. None: nothing to add.
+    held; at a retired release, or one neither the registry nor this server's files know -- the
+    409, unless held (RETIRED_FORCES_RELOAD: even then). Never a 409 for other methods (a POST
+    must not be lost), in dev mode, or without a version. None: nothing to add.
     """
     if snapshot.dev:
         return None
@@ -93,7 +93,7 @@ def decide(
         return None
     from .releases.model import classify
 
-    status = classify(client_version, snapshot.version, snapshot.registry)
+    status = classify(client_version, snapshot.version, snapshot.registry, snapshot.held)
     if status == "current":
         return None
     if status == "newer":
@@ -186,8 +186,9 @@ class _VersionAnswers:
     ``behind``: this server runs a release older than the fleet's active one, as a rolling
     deploy leaves it for a while. ``standing(client)``: where a tab's version stands against the
     fleet's release: "current", "newer" (never reload toward the older one), "stale"
-    (retained: still served and routable) or "retired". Together they let a tab converge on the
-    fleet's release, not on whichever server answered."""
+    (retained: still served and routable) or "retired" (retired, or unknown to the registry and
+    to this server's files: must reload). Together they let a tab converge on the fleet's
+    release, not on whichever server answered."""
 
     def __init__(self, snapshot: VersionSnapshot) -> None:
         from .releases.model import classify
@@ -204,7 +205,7 @@ class _VersionAnswers:
         self._classify = classify
 
     def standing(self, client: str) -> str:
-        return str(self._classify(client, self.target, self.registry))
+        return str(self._classify(client, self.target, self.registry, self.snapshot.held))
 
 
 _version_answers: _VersionAnswers | None = None

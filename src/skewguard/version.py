@@ -55,6 +55,9 @@ class VersionSnapshot:
     release: Mapping[str, str] | None = None
     problems: tuple[str, ...] = ()  # what a lenient start-up or a failed bust noticed
     registry: Any = None  # releases.RegistryState when a release registry is configured
+    # Releases whose files this server holds (the build directory's release history): a version
+    # the registry never saw is still servable here, not unknown.
+    held: frozenset[str] = frozenset()
 
     @property
     def header_value(self) -> bytes:
@@ -112,7 +115,21 @@ def resolve(settings: Settings, components: Sequence[Component] = ()) -> Version
         components=digests,
         release=release,
         problems=problems,
+        held=_held_releases(settings.STATIC_ROOT),
     )
+
+
+def _held_releases(static_root: str) -> frozenset[str]:
+    """The releases the build directory's history lists (an unreadable history: none)."""
+    if not static_root:
+        return frozenset()
+    from .build.errors import BuildError
+    from .build.history import load_history
+
+    try:
+        return frozenset(r.hash for r in load_history(static_root) if isinstance(r.hash, str))
+    except (BuildError, TypeError):
+        return frozenset()
 
 
 def _manifest_version(settings: Settings) -> tuple[Manifest | None, str, str, tuple[str, ...]]:

@@ -20,8 +20,13 @@ REGISTRY = RegistryState(
 )
 
 
-def body(server: str, query: str = "", registry: RegistryState | None = REGISTRY) -> dict:
-    snapshot = VersionSnapshot(server, "explicit", registry=registry)
+def body(
+    server: str,
+    query: str = "",
+    registry: RegistryState | None = REGISTRY,
+    held: frozenset[str] = frozenset(),
+) -> dict:
+    snapshot = VersionSnapshot(server, "explicit", registry=registry, held=held)
     request = RequestFacts("GET", "/version", query, {})
     return json.loads(version_endpoint(request, snapshot, Settings()).body)
 
@@ -42,8 +47,10 @@ def test_where_the_asking_page_stands():
         "r2": "stale",
         "r3": "current",
         "r4": "newer",
-        "r9": "stale",  # unknown to the registry: classified as main's rule says
+        "r9": "retired",  # unknown to the registry and to this server's files: must reload
     }
+    # Unknown to the registry but in this server's release history: still served, stale.
+    assert body("r4", "client=r9", held=frozenset({"r9"}))["client"] == "stale"
     assert body("v2", "client=v1", registry=None)["client"] == "stale"
     assert body("v2", "client=v2", registry=None)["client"] == "current"
 

@@ -56,6 +56,7 @@ def test_flask_extension(dist, tmp_path):
     from flask import Flask, render_template_string
 
     from skewguard.contrib.flask import Skewguard
+    from skewguard.releases import FileRegistry
 
     _, out = dist
     app = Flask("ext", static_folder=None)
@@ -65,6 +66,8 @@ def test_flask_extension(dist, tmp_path):
         SKEWGUARD_STATIC_ROOT=str(out),
         SKEWGUARD_VITE_HOT_FILE="",
     )
+    # The release before this one, still retained (the registry lists it before this server's).
+    FileRegistry(str(out / ".skewguard" / "registry.json")).register("old", activate_if_first=False)
     ext = Skewguard(app)
     app.add_url_rule("/", "home", lambda: render_template_string(TEMPLATE))
     client = app.test_client()
@@ -85,8 +88,12 @@ def test_flask_extension(dist, tmp_path):
         ext.guard.settings.APP_VERSION_MISMATCH == "defer"
         and app.extensions["skewguard"] is ext.guard
     )
+    # An older release the registry retains is stale, and under defer never forced; a version
+    # nothing here knows must reload, whatever the policy.
     stale = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "old"})
     assert stale.status_code == 200 and stale.headers["X-App-Stale"] == "1"  # defer: never forced
+    unknown = client.get("/", headers={"X-Inertia": "true", "X-Inertia-Version": "unheard-of"})
+    assert unknown.status_code == 409
     app2 = Flask("ext2", static_folder=None)
     app2.config.update(
         SECRET_KEY="s3cret", SKEWGUARD_STATIC_ROOT=str(out), SKEWGUARD_VITE_HOT_FILE=""

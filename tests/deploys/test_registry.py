@@ -33,12 +33,18 @@ DONE = state(("r0", RETIRED), ("r1", RETAINED), ("r2", ACTIVE))
         ("r2", "r1", ROLLOUT, "newer"),  # the client met a new server first
         ("r1", "r2", DONE, "stale"),
         ("r0", "r2", DONE, "retired"),
-        ("zz", "r2", DONE, "stale"),  # unknown to the fleet: the policy decides
+        ("zz", "r2", DONE, "retired"),  # unknown to the fleet and to this server: must reload
         ("zz", "r2", None, "stale"),  # no registry: any other version is simply older
     ],
 )
 def test_classify(client, server, registry, expected):
     assert classify(client, server, registry) == expected
+
+
+def test_classify_a_release_the_registry_never_saw_but_whose_files_are_held():
+    # Built before the registry existed: still servable here, so the policy decides.
+    assert classify("zz", "r2", DONE, held={"zz", "r2"}) == "stale"
+    assert classify("r0", "r2", DONE, held={"r0"}) == "retired"  # retired stays retired
 
 
 def inertia(version: str, **headers) -> RequestFacts:

@@ -104,8 +104,8 @@
     fleet = !!body.active;
     var target = body.active || body.version;
     var standing = body.client ||
-      (target === pageVersion || body.active === pageVersion || body.version === pageVersion ? "current" : "stale");
-    behindAnswer = !!body.behind;
+      (body.active === pageVersion || body.version === pageVersion ? "current" : "stale");
+    caughtUp = body.behind ? 0 : caughtUp + 1;
     if (!stale && body.version !== target) rollout = Date.now(); // servers disagree: a rollout is under way
     if (standing === "current" || standing === "newer") { // never toward an older release
       if (body.version !== pageVersion) ahead[body.version] = 1;
@@ -138,7 +138,7 @@
 
   // Asks the server which release the fleet runs. The only place /version is polled from.
   var lastAsked = 0;
-  var behindAnswer = false; // the last answer came from a server behind the fleet
+  var caughtUp = 0; // answers in a row from servers running the fleet's release (0: the last was behind)
   var ahead = {}; // releases served while this page's release was still the fleet's
   function fetchVersion(force, source) {
     var now = Date.now();
@@ -223,7 +223,7 @@
   function proceed() {
     if (!stale || away()) return;
     if (policy === "warn") {
-      if (!warned) console.warn("skewguard: this page runs " + pageVersion + ", the fleet runs " + serverVersion + ".");
+      if (!warned) console.warn("skewguard: page runs " + pageVersion + ", fleet runs " + serverVersion);
       warned = true;
     } else if (!safe()) {
       if (policy !== "defer") showBanner(); // waiting for a call or a video to end: say so
@@ -236,27 +236,31 @@
 
   // May this tab reload toward the target now? The loop guard counts reloads that reached their
   // target (the tab then ran it: it never goes back). One that landed on a server still behind
-  // the fleet's active release is retried, with a growing pause (1, 2, 4, 8 s), five times at
-  // most, right after an answer from a server still behind (a round-robin balancer sends the
-  // next request to another server). Without a registry no release is the fleet's: landing
-  // elsewhere means two releases answer in turn, and the tab stays where it is.
+  // the fleet's active release is retried, five times at most: after a growing pause (1, 2, 4,
+  // 8 s), right after an answer from a server still behind (a round-robin balancer sends the
+  // next request to another server); or 1 s after the last try once two answers in a row came
+  // from servers running the active release (the fleet has caught up: no answer from behind may
+  // ever come again, and waiting out a long pause would only delay the tab).
+  // Without a registry no release is the fleet's: landing elsewhere means two releases answer
+  // in turn, and the tab stays where it is.
   var retryTimer = null;
   function mayReload() {
     var target = serverVersion;
-    if (memory.ran.some(function (r) { return r.v === target; })) return "this tab already ran " + target;
+    if (memory.ran.some(function (r) { return r.v === target; })) return "this tab already ran it";
     var tries = memory.tries[target] || { n: 0, at: 0 };
-    if (tries.n && !fleet) return "a reload toward " + target + " landed elsewhere (two releases behind one address?)";
-    if (tries.n >= 5) return tries.n + " reloads toward " + target + " landed on servers still behind";
-    var wait = tries.at + 1000 * Math.pow(2, tries.n) - Date.now();
-    if (wait > 0 || tries.n && !behindAnswer) { // ask again after the pause, then retry
-      if (!retryTimer) retryTimer = setTimeout(function () { retryTimer = null; fetchVersion(true).catch(function () {}); }, Math.max(wait, 200));
+    if (tries.n && !fleet) return "a reload landed elsewhere (two releases behind one address?)";
+    if (tries.n >= 5) return tries.n + " reloads landed on servers still behind";
+    var wait = tries.at + (1000 << (caughtUp > 1 ? 0 : tries.n)) - Date.now();
+    if (wait > 0 || tries.n && caughtUp == 1) { // ask again (twice a second at least), then retry
+      if (!retryTimer) retryTimer = setTimeout(function () { retryTimer = null; fetchVersion(true).catch(function () {}); }, Math.min(wait, 500));
       return "";
     }
     return null;
   }
 
   function converge(url) {
-    if (away()) return true;
+    // A click while a navigation is under way: the user's destination wins, as in any browser.
+    if (away()) { if (url) location.assign(url); return true; }
     var refusal = mayReload();
     if (refusal !== null) {
       if (refusal && !warned) console.warn("skewguard: not reloading toward " + serverVersion + ": " + refusal + " (loop guard).");
@@ -459,10 +463,13 @@
   });
 
   // defer and prompt: the next same-origin link click is a full page load (htmx and Inertia
-  // handlers on the link never see it: window's capture phase runs before them).
+  // handlers on the link never see it: window's capture phase runs before them). So is a click
+  // while a reload is under way, under any policy: the page is leaving, and the browser's own
+  // navigation to the click's target replaces the reload (an htmx or Inertia request would be
+  // cut off by it, the click lost).
   window.addEventListener("click", function (e) {
-    if (!stale || (policy !== "defer" && policy !== "prompt") || e.defaultPrevented || e.button !== 0 ||
-        e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || !safe() || mayReload() !== null) return;
+    if (!stale || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey ||
+        !away() && (policy !== "defer" && policy !== "prompt" || !safe() || mayReload() !== null)) return;
     var link = e.target && e.target.closest ? e.target.closest("a[href]") : null;
     if (!link || link.target && link.target !== "_self" || link.hasAttribute("download")) return;
     var url = new URL(link.href, location.href);

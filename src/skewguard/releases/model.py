@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 ACTIVE, RETAINED, RETIRED = "active", "retained", "retired"
@@ -68,17 +69,21 @@ _FIELD_ORDER = ("version", "id", "created", "state")
 _RELEASE_FIELDS = frozenset(_FIELD_ORDER)
 
 
-def classify(client: str, server: str, state: RegistryState | None) -> str:
-    """Where a client at ``client`` stands, for a server at ``server``:
+def classify(
+    client: str, server: str, state: RegistryState | None, held: Collection[str] = ()
+) -> str:
+    """Where a client at ``client`` stands, for a server at ``server`` holding the files of the
+    releases in ``held`` (its build directory's release history):
 
     - "current": what this server runs, or the fleet's active release (mid-rollout a newer
       server must not force clients of the release everyone agreed on);
     - "newer": newer than this server (a rolling deploy reached the client first): never forced;
     - "stale": an older release still retained: its files are served, the policy decides;
-    - "retired": retired: must reload.
-    A version the registry does not know (built before the registry existed, or never served)
-    is "stale", as every other version is without a registry: the policy decides, so turning a
-    registry on never forces tabs that the policy would let converge on their own terms.
+    - "retired": retired, or unknown: must reload.
+    A version the registry does not know is "stale" while this server still holds its files (a
+    release built before the registry existed: turning a registry on never forces its tabs) and
+    "retired" otherwise (nothing here can serve it). Without a registry every other version is
+    "stale": the policy decides.
     """
     if client == server:
         return "current"
@@ -89,7 +94,7 @@ def classify(client: str, server: str, state: RegistryState | None) -> str:
         return "current"
     entry = state.get(client)
     if entry is None:
-        return "stale"
+        return "stale" if client in held else "retired"
     if entry.state == RETIRED:
         return "retired"
     server_index = state.by_version.get(server)
