@@ -117,6 +117,11 @@ def measure(pid: int, url: str, seconds: int, headers: dict[str, str] | None = N
     return Run(rps, cpu_us, len(threads), max(others, 0.0))
 
 
+# uvicorn's HTTP parser and event loop, from the command line: "auto" takes httptools and uvloop
+# when installed (uvicorn[standard], as production runs), else h11 and asyncio.
+UVICORN = {"http": "auto", "loop": "auto"}
+
+
 def uvicorn_rps(
     app: str,
     root: Path,
@@ -146,6 +151,10 @@ def uvicorn_rps(
             "--log-level",
             "warning",
             "--no-access-log",
+            "--http",
+            UVICORN["http"],
+            "--loop",
+            UVICORN["loop"],
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -335,13 +344,29 @@ def build_files(work: Path) -> tuple[Path, str, str]:
     return out, "/static/" + paths["css/app.css"], "/static/" + paths["js/big.js"]
 
 
+def _implementation(option: str) -> str:
+    """What uvicorn's "auto" resolves to here, for the report."""
+    choice = UVICORN[option]
+    if choice != "auto":
+        return choice
+    fast = "httptools" if option == "http" else "uvloop"
+    try:
+        __import__(fast)
+    except ImportError:
+        return "h11" if option == "http" else "asyncio"
+    return fast
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument(
         "--rounds", type=int, default=5, help="alternating rounds of the middleware overhead"
     )
+    parser.add_argument("--http", choices=["auto", "h11", "httptools"], default="auto")
+    parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto")
     args = parser.parse_args()
+    UVICORN.update(http=args.http, loop=args.loop)
     if not shutil.which("wrk"):
         raise SystemExit("bench: wrk is not installed (apt-get install wrk)")
     sys.path.insert(0, str(HERE))
@@ -351,7 +376,8 @@ def main() -> None:
         root, small, big = build_files(work)
         s = args.seconds
         print(
-            f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; wrk -t1 -c32 -d{s}s; one uvicorn worker each\n"
+            f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; wrk -t1 -c32 -d{s}s; one uvicorn worker each "
+            f"(--http {_implementation('http')}, --loop {_implementation('loop')})\n"
         )
 
         print(

@@ -236,8 +236,8 @@ def serving(endpoint: str, work: Path, seconds: int) -> tuple[float, float]:
         # Alternated, best of three each: a shared machine's load drifts during the run.
         from_store = from_disk = 0.0
         for _ in range(3):
-            from_disk = max(from_disk, wrk(base + local, seconds))
-            from_store = max(from_store, wrk(base + old, seconds))
+            from_disk = max(from_disk, wrk(base + local, seconds)[0])
+            from_store = max(from_store, wrk(base + old, seconds)[0])
     finally:
         proc.terminate()
         proc.wait()
