@@ -10,7 +10,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -337,30 +337,44 @@ def _refuse_live_prune(
     token: str | None,
 ) -> None:
     from .build.history import load_history
-    from .telemetry.retention import describe, live_releases
 
     report, source = _tabs_report(redis_url, directory, registry_path, url, token)
     if report is None:
         _note_no_live_tab_counts()
         return
     records = {r.id: r for r in load_history(directory)}
-    versions: list[str] = []
-    created: dict[str, datetime | None] = {}
+    labelled = []
     for release_id in dropped:
         record = records.get(release_id)
-        for label in (release_id, record.hash if record else None):
+        born = _parse_time(record.built_at) if record else None
+        labelled.append(((release_id, record.hash if record else None), born))
+    _refuse_pinned(report, source, labelled, pin_age, "not pruning")
+
+
+def _refuse_pinned(
+    report: TabsReport,
+    source: str | None,
+    labelled: Sequence[tuple[tuple[str | None, ...], datetime | None]],
+    pin_age: timedelta,
+    refusal: str,
+) -> None:
+    """Refuse (``refusal``: what is not done) while live tabs run a release about to go.
+    ``labelled``: each release's labels (its id, and the version its tabs report) and its age."""
+    from .telemetry.retention import describe, live_releases
+
+    versions: list[str] = []
+    created: dict[str, datetime | None] = {}
+    for labels, born in labelled:
+        for label in labels:
             if label:
                 versions.append(label)
-                try:
-                    created[label] = datetime.fromisoformat(record.built_at) if record else None
-                except ValueError:
-                    created[label] = None
+                created[label] = born
     found = live_releases(report, versions, created, pin_age)
     _warn_unpinned(found)
     pinned = [r for r in found if r.pinned]
     if pinned:
         raise _Failure(
-            f"not pruning: live tabs still run {describe(pinned)} (counts from {source}); "
+            f"{refusal}: live tabs still run {describe(pinned)} (counts from {source}); "
             "wait until they converge, or --force"
         )
 
@@ -487,7 +501,6 @@ def _refuse_live_store_prune(
     """The store's collection would drop releases: refuse while live tabs still run one."""
     from .store import StoreError, open_store
     from .store.collect import collect, load_releases
-    from .telemetry.retention import describe, live_releases
 
     report, source = _tabs_report(redis_url, None, registry_path, url, token)
     if report is None:
@@ -501,23 +514,12 @@ def _refuse_live_store_prune(
         raise _Failure(str(exc)) from None
     # Tabs report the page's version; a release published with its own id (a commit, say) is
     # matched by both. Its age for --pin-max-age is its publish time.
-    versions: list[str] = []
-    created: dict[str, datetime | None] = {}
+    labelled = []
     for release_id in plan.dropped:
         record = records.get(release_id)
         born = _parse_time(record.published_at) if record else None
-        for label in (release_id, record.version if record else None):
-            if label:
-                versions.append(label)
-                created[label] = born
-    found = live_releases(report, versions, created, pin_age)
-    _warn_unpinned(found)
-    pinned = [r for r in found if r.pinned]
-    if pinned:
-        raise _Failure(
-            f"not pruning the store: live tabs still run {describe(pinned)} (counts from "
-            f"{source}); wait until they converge, or --force"
-        )
+        labelled.append(((release_id, record.version if record else None), born))
+    _refuse_pinned(report, source, labelled, pin_age, "not pruning the store")
 
 
 def _prune_store(store_url: str, keep: int, max_age: timedelta, dry_run: bool) -> None:
