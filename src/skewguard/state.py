@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .protocol import RequestFacts, Respond
@@ -40,6 +41,12 @@ class GuardState:
     def extra_headers(self) -> list[tuple[bytes, bytes]]:
         """Headers every answer of skewguard's own carries (X-App-Version)."""
         return [self.version_header] if self.version_header is not None else []
+
+    @cached_property
+    def response_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        """The same, as the ASGI middleware adds them to every answer of the application:
+        worked out once per release, then a plain attribute read."""
+        return (self.version_header,) if self.version_header is not None else ()
 
 
 @dataclass(frozen=True)
