@@ -1,7 +1,8 @@
 """Runtime speed: middleware overhead, and static file serving against ServeStatic, Starlette's
 StaticFiles and nginx (the ceiling), all on the same machine in one run.
 
-Run by hand:   make bench-runtime     (needs wrk and nginx: apt-get install wrk nginx)
+Run by hand:   make bench-runtime     (needs wrk and nginx, and valgrind for the instruction
+               counts: apt-get install wrk nginx valgrind)
 
 Every server is one uvicorn process (one worker) on a free loopback port, loaded by wrk with one
 thread and 32 connections for --seconds (default 5) after a 1 s warm-up. "With skewguard" is the
@@ -12,7 +13,9 @@ REGISTRY=none, and as a diagnostic the defaults with the registry's watcher thre
 because one pair of runs on a shared machine moves by more than the 5% it is meant to show; each
 server's CPU time per request (user + sys, from /proc) is printed too, a figure that the other
 processes on the machine disturb much less than req/s. The in-process figures time the same
-middleware around a tiny ASGI app without any server or network.
+middleware around a tiny ASGI app without any server or network. With valgrind installed, the
+work per request is also counted in instructions (bench/runtime_work.py), a figure that does not
+move with the machine's load at all.
 """
 
 from __future__ import annotations
@@ -396,6 +399,12 @@ def main() -> None:
         runs = middleware_rounds(root, s, args.rounds)
         report_rounds(runs)
         bare = statistics.median(r.rps for r in runs["bare"])
+        if shutil.which("valgrind"):
+            import runtime_work  # counted, not timed: immune to the machine's swings
+
+            runtime_work.report(root, [_implementation("http")])
+        else:
+            print("  (instructions per request not counted: apt-get install valgrind)")
         print()
 
         print("(b) static files, 10 KB hashed CSS")
