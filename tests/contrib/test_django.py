@@ -13,7 +13,8 @@ from ..conftest import ROOT
 
 
 @pytest.mark.parametrize(
-    "scenario", ["check_collected", "middleware", "asgi", "checks", "inertia", "dev"]
+    "scenario",
+    ["check_collected", "middleware", "asgi", "asgi_blocking_endpoint", "checks", "inertia", "dev"],
 )
 def test_django(scenario, tmp_path):
     settings = "inertia_settings" if scenario == "inertia" else "settings"

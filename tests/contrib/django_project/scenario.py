@@ -102,6 +102,51 @@ def asgi() -> None:
     print("OK")
 
 
+def asgi_blocking_endpoint() -> None:
+    """Under ASGI Django a blocking endpoint (a bust waits on locks and on the other workers)
+    runs in a worker thread: the page requests beside it are answered meanwhile."""
+    collectstatic()
+    import asyncio
+    import time
+
+    from django.test import AsyncClient
+
+    from skewguard.contrib.django.conf import get_guard
+    from skewguard.protocol import Respond
+
+    def slow(request, state):
+        time.sleep(1.5)  # as a bust waiting for the other workers' acknowledgements
+        return Respond(200, (("Content-Type", "text/plain"),), b"done")
+
+    get_guard().add_endpoint("/slow-endpoint", slow, blocking=True)
+
+    async def slow_request():
+        response = await AsyncClient().get("/slow-endpoint")
+        return response, time.monotonic() - started
+
+    async def page_soon():
+        await asyncio.sleep(0.2)  # the slow endpoint is running by now
+        response = await AsyncClient().get("/")
+        return response, time.monotonic() - started  # blocked loop: this waits for the sleep
+
+    async def run():
+        nonlocal started
+        started = time.monotonic()
+        (slow_answer, slow_done), (page, page_done) = await asyncio.gather(
+            slow_request(), page_soon()
+        )
+        assert slow_answer.status_code == 200 and slow_answer.content == b"done"
+        assert slow_done >= 1.5, slow_done
+        assert page.status_code == 200 and page["X-App-Version"]
+        assert page_done < 1.2, (
+            f"the page was answered after {page_done:.2f} s, behind the endpoint"
+        )
+
+    started = 0.0
+    asyncio.run(run())
+    print("OK")
+
+
 def inertia() -> None:
     collectstatic()
     import html

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, BinaryIO
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
@@ -74,6 +74,12 @@ class SkewguardMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         state = self.guard.current()
+        endpoint = self.guard.endpoints.get(request.path_info)
+        if endpoint is not None and endpoint.blocking:
+            # A blocking endpoint (a bust waits on a lock, files and the other workers' answers)
+            # runs in a worker thread: on the event loop it would stall every other request.
+            handler = sync_to_async(endpoint.handler, thread_sensitive=False)
+            return _http(await handler(_facts(request), state))
         early, add = self._before(request, state)
         if early is not None:
             return early
