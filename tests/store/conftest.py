@@ -24,7 +24,10 @@ CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "skewguard-test-secret",
     "AWS_REGION": "us-east-1",
 }
-_REQUEST_LINE = re.compile(r'"(GET|PUT|POST|HEAD|DELETE) (\S+) HTTP/[\d.]+" (\d{3})')
+# werkzeug colours the lines of 4xx and 5xx answers (a 404 GET, a 412 PUT): skip the escapes.
+_REQUEST_LINE = re.compile(
+    r'"(?:\x1b\[[0-9;]*m)?(GET|PUT|POST|HEAD|DELETE) (\S+) HTTP/[\d.]+(?:\x1b\[0m)?" (\d{3})'
+)
 
 
 def _moto_server() -> str:

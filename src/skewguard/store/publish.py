@@ -136,11 +136,12 @@ def publish(
             previous=current,
         )
 
-    interrupted = _exists(store, lease_key(release_id))  # an earlier run of this publish died
-    store.put(
-        lease_key(release_id),
-        json.dumps({"release": release_id, "started": now_iso(), "objects": names}).encode(),
-    )
+    lease = json.dumps({"release": release_id, "started": now_iso(), "objects": names}).encode()
+    # One conditional write in the usual case; a lease already there is an earlier run of this
+    # publish that died: renew it, and list the store (its uploads are in no record yet).
+    interrupted = not store.put_if_absent(lease_key(release_id), lease)
+    if interrupted:
+        store.put(lease_key(release_id), lease)
     _wait_for_collection(store)
     previous = current
     present = _present(store, interrupted)
@@ -328,14 +329,6 @@ def _present(store: StoreBackend, list_everything: bool) -> dict[str, int]:
         for name, info in record.manifest.files.items():
             present[name] = info.size
     return present
-
-
-def _exists(store: StoreBackend, key: str) -> bool:
-    try:
-        store.get(key)
-        return True
-    except StoreMissing:
-        return False
 
 
 def _read(path: str) -> bytes:
