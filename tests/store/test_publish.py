@@ -93,6 +93,42 @@ def test_with_siblings_stores_them_and_unreproducible_levels_store_them_too(tmp_
     assert record.compression == {"br": 5, "gzip": 9, "zstd": 9}
 
 
+def test_a_first_publish_makes_one_put_per_object_and_seven_other_requests(
+    tmp_path, s3_env, s3_server
+):
+    """Every request is a round trip (and, to object storage, a billed operation): apart from
+    one PUT per object, a publish reads the pointer, claims its lease with one conditional PUT,
+    reads the collection lock and the release list, then (after every object) writes the record
+    and the pointer and drops the lease. Counted in the server's own log, 404s included."""
+    bucket = s3_server.new_bucket()
+    out = build_release(tmp_path, "a", 1)
+    report = publish(str(out), open_store(s3_server.url(bucket)))
+
+    def what(path: str) -> str:  # /bucket/releases/<key> or /bucket?<query>
+        key, _, query = path.partition("?")
+        key = key.removeprefix(f"/{bucket}").lstrip("/").removeprefix("releases/")
+        return key.split("/")[0] + ("?" + query.split("&")[0] if query else "")
+
+    logged = s3_server.requests(bucket)
+    requests = [(m, what(path), status) for m, path, status in logged if path != f"/{bucket}"]
+    objects = [r for r in requests if r[1] == "files"]
+    assert len(objects) == report.uploaded == report.objects
+    assert set(objects) == {("PUT", "files", 200)}
+    first, last = requests.index(objects[0]), len(requests) - requests[::-1].index(objects[-1])
+    assert requests[:first] == [
+        ("GET", "current.json", 404),
+        ("PUT", "leases", 200),
+        ("GET", "gc.lock", 404),
+        ("GET", "?list-type=2", 200),
+    ], requests
+    assert requests[first:last] == objects
+    assert requests[last:] == [
+        ("PUT", "releases", 200),
+        ("PUT", "current.json", 200),
+        ("POST", "?delete", 200),
+    ], requests
+
+
 def test_incremental_publish_puts_only_what_changed(tmp_path, s3_env, s3_server):
     bucket = s3_server.new_bucket()
     url = s3_server.url(bucket)
