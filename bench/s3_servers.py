@@ -141,7 +141,7 @@ class Moto(S3Server):
         return self
 
     # werkzeug colours the lines of 4xx and 5xx answers (a 404 GET, a 412 PUT): skip the escape.
-    _REQUEST_LINE = re.compile(r'"(?:\x1b\[[0-9;]*m)?(GET|PUT|POST|HEAD|DELETE) /([^/? ]+)')
+    _REQUEST_LINE = re.compile(r'"(?:\x1b\[[0-9;]*m)*(GET|PUT|POST|HEAD|DELETE) /([^/? ]+)')
 
     def requests_by_method(self, bucket: str) -> dict[str, int]:
         """From moto's request log (one line per request, whatever its status)."""

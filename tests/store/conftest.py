@@ -26,7 +26,7 @@ CREDENTIALS = {
 }
 # werkzeug colours the lines of 4xx and 5xx answers (a 404 GET, a 412 PUT): skip the escapes.
 _REQUEST_LINE = re.compile(
-    r'"(?:\x1b\[[0-9;]*m)?(GET|PUT|POST|HEAD|DELETE) (\S+) HTTP/[\d.]+(?:\x1b\[0m)?" (\d{3})'
+    r'"(?:\x1b\[[0-9;]*m)*(GET|PUT|POST|HEAD|DELETE) (\S+) HTTP/[\d.]+(?:\x1b\[0m)?" (\d{3})'
 )
 
 
