@@ -87,6 +87,11 @@ def main(args: list[str] | None = None) -> None:
     "--no-es-modules", is_flag=True, help="Do not rewrite ES module import/export specifiers."
 )
 @click.option(
+    "--no-import-hook",
+    is_flag=True,
+    help="Do not wrap dynamic import() calls so that the client holds the page while one loads.",
+)
+@click.option(
     "--static-url",
     default="/static/",
     show_default=True,
@@ -126,6 +131,7 @@ def build(
     no_originals: bool,
     strict: bool,
     no_es_modules: bool,
+    no_import_hook: bool,
     static_url: str,
     hash_length: int,
     passthrough: str | None,
@@ -159,6 +165,7 @@ def build(
         originals=not no_originals,
         strict=strict,
         es_modules=not no_es_modules,
+        import_hook=not no_import_hook,
         static_url=static_url if static_url.endswith("/") else static_url + "/",
         passthrough=pattern,
         compress=not no_compress,

@@ -29,6 +29,7 @@ from .cache import BuildCache, CachedSource
 from .errors import BuildError
 from .graph import components_in_dependency_order
 from .history import ReleaseRecord, add_release, load_history, save_history
+from .import_hook import hook_rewrites
 from .leaves import (
     PARALLEL_MIN_BYTES,
     PARALLEL_MIN_FILES,
@@ -125,6 +126,7 @@ class Builder:
             out=self.out,
             hash_length=self.options.hash_length,
             es_modules=self.options.es_modules,
+            import_hook=self.options.import_hook,
             static_url=self.options.static_url,
             passthrough=self.passthrough,
             complete_outputs=self.complete_outputs,
@@ -352,7 +354,7 @@ class Builder:
             if file_hash:  # passed-through targets keep their name
                 new_url = rewrite_reference(ref.url, target, file_hash)
                 rewrites.append((ref.start, ref.end, new_url.encode("utf-8", "surrogateescape")))
-        return rewrites
+        return rewrites + hook_rewrites(self.refs.get(canonical, ()))
 
     def _missing(self, canonical: str, ref: Reference) -> None:
         if ref.kind == "sourcemap" and not self.options.strict:

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from . import compress
 from .cache import BuildCache
+from .import_hook import DYNAMIC_IMPORT
 from .references import Reference, find_css_references, find_js_references
 from .sources import SourceFile
 from .urls import Target, hashed_name, resolve
@@ -50,6 +51,7 @@ class ScanContext:
     out: str
     hash_length: int
     es_modules: bool
+    import_hook: bool  # wrap dynamic import calls for the client (import_hook.py)
     static_url: str
     passthrough: set[str]
     complete_outputs: set[str]  # outputs a completed build recorded (trusted when present)
@@ -149,7 +151,9 @@ def _scan_one(
         if language == "css":
             refs = find_css_references(data)
         elif language == "js":
-            refs = find_js_references(data, es_modules=context.es_modules)
+            refs = find_js_references(
+                data, es_modules=context.es_modules, dynamic_imports=context.import_hook
+            )
         if refs:
             try:
                 data.decode("utf-8")
@@ -245,6 +249,8 @@ def resolve_targets(
     """The references of ``canonical`` that point into the static tree, with what they point at."""
     resolved = []
     for ref in refs:
+        if ref.kind == DYNAMIC_IMPORT:  # a call to wrap, not a URL
+            continue
         target = resolve(ref.url, canonical, static_url, bare_is_relative=ref.kind != "module")
         if target is not None:
             resolved.append((ref, target))

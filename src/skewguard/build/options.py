@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import BuildError
+from .import_hook import FORMAT as HOOK_FORMAT
 
 
 @dataclass
@@ -19,6 +20,9 @@ class BuildOptions:
     originals: bool = True  # also write canonical-name copies
     strict: bool = False  # missing references fail the build
     es_modules: bool = True  # rewrite ES module specifiers in JS
+    # Wrap dynamic import() calls so that the page's client holds a reload while one loads
+    # (import_hook.py); files a bundler hashed are never changed.
+    import_hook: bool = True
     static_url: str = "/static/"  # maps root-absolute references into the tree
     passthrough: re.Pattern[str] | None = None  # names already hashed by a bundler
     compress: bool = True
@@ -40,7 +44,8 @@ class BuildOptions:
     def fingerprint(self) -> str:
         """What the per-file cache depends on."""
         pattern = self.passthrough.pattern if self.passthrough else ""
-        return f"{self.hash_length}|{self.es_modules}|{self.static_url}|{pattern}"
+        hook = f"hook{HOOK_FORMAT}" if self.import_hook else "nohook"
+        return f"{self.hash_length}|{self.es_modules}|{self.static_url}|{pattern}|{hook}"
 
     def full_fingerprint(self, encoders: list[str]) -> str:
         """Everything that shapes the output directory, for the up-to-date check."""

@@ -14,13 +14,15 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from .import_hook import DYNAMIC_IMPORT
+
 
 class Reference(NamedTuple):  # a tuple: cheap to send back from a worker process
     start: int  # byte offset of the URL text (without quotes)
     end: int
     url: str
     line: int
-    kind: str  # "url", "import", "sourcemap", "module"
+    kind: str  # "url", "import", "sourcemap", "module", DYNAMIC_IMPORT
 
 
 def _with_lines(data: bytes, found: list[tuple[int, int, str]]) -> list[Reference]:
@@ -29,9 +31,8 @@ def _with_lines(data: bytes, found: list[tuple[int, int, str]]) -> list[Referenc
     for start, end, kind in found:
         line += data.count(b"\n", last, start)
         last = start
-        refs.append(
-            Reference(start, end, data[start:end].decode("utf-8", "surrogateescape"), line, kind)
-        )
+        url = "" if kind == DYNAMIC_IMPORT else data[start:end].decode("utf-8", "surrogateescape")
+        refs.append(Reference(start, end, url, line, kind))
     return refs
 
 
@@ -109,8 +110,8 @@ def find_css_references(data: bytes) -> list[Reference]:
 
 # Consumes, inside the regex engine, everything that cannot start a reference: code, string
 # literals, block comments, line comments other than "//#" and "//@", and identifiers other than
-# the keywords. It stops only where a decision is needed: "/", "`", a keyword, "//#", and (inside
-# a template literal's ${...}) braces. Possessive quantifiers: no backtracking on huge bundles;
+# the keywords. It stops only where a decision is needed: "/", "`", a keyword, "//#", (inside
+# a template literal's ${...}) braces, and (inside a dynamic import call) parentheses. Possessive quantifiers: no backtracking on huge bundles;
 # strings and comments as "unrolled loops" (a run of ordinary bytes, then one escape at a time):
 # the engine's tight loop for a character class runs six times faster than an alternation per byte.
 _JS_SKIP = rb"""(?:
@@ -123,6 +124,10 @@ _JS_SKIP = rb"""(?:
 )*+"""
 _JS_SKIP_CODE = re.compile(_JS_SKIP % b"", re.VERBOSE | re.DOTALL)
 _JS_SKIP_IN_SUBSTITUTION = re.compile(_JS_SKIP % b"{}", re.VERBOSE | re.DOTALL)
+_JS_SKIP_IN_CALL = re.compile(_JS_SKIP % b"()", re.VERBOSE | re.DOTALL)
+# What the lexer is inside of, innermost last: a template literal's ${...} (counting braces) or a
+# dynamic import call (counting parentheses).
+_SUBSTITUTION, _CALL = 0, 1
 _TEMPLATE_BODY = re.compile(rb"[^`\\$]*+(?:(?:\\[\s\S]|\$(?!\{))[^`\\$]*+)*+(?P<end>`|\$\{)?")
 _REGEX_LITERAL = re.compile(rb"/(?![*/])(?:[^/\\\[\n\r]|\\.|\[(?:[^\]\\\n\r]|\\.)*\])+/[a-z]*")
 _JS_SOURCEMAP = re.compile(rb"//[#@]\s*sourceMappingURL=(?P<url>\S+)")
@@ -142,6 +147,9 @@ _EXPORT_FORM = re.compile(
     rb"export\s*(?:\*(?:\s*as\s+[\w$]+)?|\{[^}]*\})\s*from" + _SPEC, re.VERBOSE
 )
 _MODULE_FORMS = (*_IMPORT_FORMS, _EXPORT_FORM)
+_IMPORT_CALL = re.compile(rb"import\s*\(")
+# After a method named "import" ({ import(x) { ... } }) comes its body; after a call, never "{".
+_BODY_FOLLOWS = re.compile(rb"(?:\s++|/\*[^*]*+(?:\*(?!/)[^*]*+)*+\*/|//[^\n\r]*+)*+\{")
 # After these words an expression starts, so "/" opens a regex literal rather than dividing.
 _KEYWORDS_BEFORE_EXPRESSION = frozenset(
     b"return typeof instanceof in of new delete void throw case do else yield await".split()
@@ -167,8 +175,21 @@ def _regex_may_start(data: bytes, pos: int) -> bool:
     return True  # punctuation or operator (including "}", which mostly ends a block)
 
 
-def find_js_references(data: bytes, *, es_modules: bool = True) -> list[Reference]:
-    if not es_modules or not any(form.search(data) for form in _MODULE_FORMS):
+def _member_name(data: bytes, pos: int) -> bool:
+    """Whether the word at ``pos`` follows "." or "#" (``obj\n  .import(``, ``this.#import(``)."""
+    i = pos - 1
+    while i >= 0 and data[i] in b" \t\r\n":
+        i -= 1
+    return i >= 0 and data[i] in b".#"
+
+
+def find_js_references(
+    data: bytes, *, es_modules: bool = True, dynamic_imports: bool = False
+) -> list[Reference]:
+    """References in JavaScript: module specifiers (``es_modules``), source map comments, and
+    with ``dynamic_imports`` every dynamic import call, whatever its argument (DYNAMIC_IMPORT)."""
+    modules = es_modules and any(form.search(data) for form in _MODULE_FORMS)
+    if not modules and not (dynamic_imports and _IMPORT_CALL.search(data)):
         # Without a single import/export form anywhere (even inside strings), only a source map
         # comment can be a reference, and only one that starts a line: a string cannot span
         # lines. Skipping the tokenizer here is what keeps multi-megabyte UMD bundles cheap, and
@@ -179,11 +200,18 @@ def find_js_references(data: bytes, *, es_modules: bool = True) -> list[Referenc
             (m.start("url"), m.end("url"), "sourcemap") for m in _JS_SOURCEMAP_LINE.finditer(data)
         ]
         return _with_lines(data, maps)
-    found: list[tuple[int, int, str]] = []
-    substitutions: list[int] = []  # open ${ ... } substitutions, each with its brace depth
+    found: list[tuple[int, int, str] | None] = []  # None: a call still open, or not wrapped
+    nest: list[list[int]] = []  # [_SUBSTITUTION, braces] or [_CALL, parentheses, start, index]
     pos, size = 0, len(data)
     while True:
-        skip = _JS_SKIP_IN_SUBSTITUTION if substitutions else _JS_SKIP_CODE
+        inside = nest[-1][0] if nest else None
+        skip = (
+            _JS_SKIP_CODE
+            if inside is None
+            else _JS_SKIP_IN_SUBSTITUTION
+            if inside == _SUBSTITUTION
+            else _JS_SKIP_IN_CALL
+        )
         pos = skip.match(data, pos).end()  # type: ignore[union-attr] # matches "" too
         if pos >= size:
             break
@@ -201,19 +229,35 @@ def find_js_references(data: bytes, *, es_modules: bool = True) -> list[Referenc
             else:
                 pos += 1
         elif c == 0x60:  # "`"
-            pos = _scan_template(data, pos + 1, substitutions)
-        elif c == 0x7B:  # "{" inside a substitution
-            substitutions[-1] += 1
+            pos = _scan_template(data, pos + 1, nest)
+        elif c == 0x7B or c == 0x28:  # "{" inside a substitution, "(" inside an import call
+            nest[-1][1] += 1
             pos += 1
-        elif c == 0x7D:  # "}" inside a substitution
+        elif c == 0x7D or c == 0x29:  # "}" inside a substitution, ")" inside an import call
             pos += 1
-            if substitutions[-1]:
-                substitutions[-1] -= 1
-            else:  # the substitution ends: back inside the template literal
-                substitutions.pop()
-                pos = _scan_template(data, pos, substitutions)
+            if nest[-1][1]:
+                nest[-1][1] -= 1
+            elif c == 0x7D:  # the substitution ends: back inside the template literal
+                nest.pop()
+                pos = _scan_template(data, pos, nest)
+            else:  # the import call ends
+                _, _, start, index = nest.pop()
+                if not _BODY_FOLLOWS.match(data, pos):
+                    found[index] = (start, pos, DYNAMIC_IMPORT)
         else:  # "import" or "export"
-            if es_modules and (pos == 0 or data[pos - 1] not in _KEYWORD_BLOCKERS):
+            keyword = pos == 0 or data[pos - 1] not in _KEYWORD_BLOCKERS
+            call = _IMPORT_CALL.match(data, pos) if dynamic_imports and keyword else None
+            if call and not _member_name(data, pos):
+                nest.append([_CALL, 0, pos, len(found)])
+                found.append(None)  # filled in when the call's ")" is found
+                fm = _IMPORT_FORMS[1].match(data, pos) if es_modules else None
+                if fm:
+                    group = "dq" if fm.group("dq") is not None else "sq"
+                    found.append((fm.start(group), fm.end(group), "module"))
+                    pos = fm.end(group) + 1  # past the closing quote
+                else:
+                    pos = call.end()
+            elif es_modules and keyword:
                 forms = _IMPORT_FORMS if c == 0x69 else (_EXPORT_FORM,)
                 for form in forms:
                     fm = form.match(data, pos)
@@ -226,14 +270,15 @@ def find_js_references(data: bytes, *, es_modules: bool = True) -> list[Referenc
                     pos += 6
             else:
                 pos += 6
-    return _with_lines(data, found)
+    # A call never closed (a truncated file, or text the lexer misread) is left as it is.
+    return _with_lines(data, [f for f in found if f is not None])
 
 
-def _scan_template(data: bytes, pos: int, substitutions: list[int]) -> int:
+def _scan_template(data: bytes, pos: int, nest: list[list[int]]) -> int:
     m = _TEMPLATE_BODY.match(data, pos)
     assert m is not None  # the pattern matches the empty string
     if m.group("end") == b"${":
-        substitutions.append(0)
+        nest.append([_SUBSTITUTION, 0])
     elif m.group("end") is None:
         return len(data)  # unterminated template literal
     return m.end()

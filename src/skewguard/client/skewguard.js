@@ -128,7 +128,7 @@
     try { sessionStorage.setItem("skewguard:tab", tabId); } catch (e) { /* kept in memory */ }
   }
   function heartbeat() {
-    var q = (versionUrl.indexOf("?") < 0 ? "?" : "&") + "tid=" + tabId + "&rel=" + encodeURIComponent(pageVersion || "") + "&stale=" + (stale ? 1 : 0) +
+    var q = (versionUrl.indexOf("?") < 0 ? "?" : "&") + "tid=" + tabId + "&rel=" + encodeURIComponent(pageVersion || "") + "&stale=" + +stale +
       "&held=" + encodeURIComponent(holdingReasons().join(",")) + "&err=" + chunkErrors;
     if (arrival && arrival.from !== pageVersion) q += "&from=" + encodeURIComponent(arrival.from) + "&waited=" + Math.max(0, arrival.at - arrival.since);
     arrival = null;
@@ -187,7 +187,7 @@
       // fourth poll still goes out, so the server keeps counting the tab as live.
       if (document.visibilityState === "hidden" && ++rested % 4) return schedulePoll();
       fetchVersion(true).then(function () { pollDelay = pollMs; }, function () {
-        pollDelay = Math.min(pollDelay * 2, 10 * 60000); // back off while the server is unreachable
+        pollDelay = Math.min(pollDelay * 2, 600000); // back off while the server is unreachable
       }).then(schedulePoll);
     }, Date.now() - rollout < 120000 ? Math.min(pollDelay, 1000) : pollDelay);
   }
@@ -196,7 +196,7 @@
 
   function holdingReasons(withRequests) {
     var reasons = [];
-    var media = document.querySelectorAll("audio, video");
+    var media = document.querySelectorAll("audio,video");
     for (var i = 0; i < media.length; i++) {
       if (!media[i].paused && !media[i].ended) { reasons.push("media"); break; }
     }
@@ -208,12 +208,12 @@
       if (state === "connecting" || state === "connected") { reasons.push("call"); break; }
     }
     if (sentForms.length || document.querySelector("form[data-skewguard-dirty]")) reasons.push("form");
-    if (withRequests !== false && (inflight > 0 || loading > 0)) reasons.push("request");
+    if (withRequests !== false && inflight + loading > 0) reasons.push("request");
     appHolds.forEach(function (h) { reasons.push(h.reason); });
     return reasons;
   }
 
-  function safe() { return holdingReasons().length === 0; }
+  function safe() { return !holdingReasons().length; }
 
   // -- the policy --------------------------------------------------------------------------------
 
@@ -323,9 +323,7 @@
     later.setAttribute("aria-label", "Dismiss");
     later.style.cssText = "font:inherit;padding:4px 8px;border:0;background:transparent;color:#d1d5db;cursor:pointer";
     later.addEventListener("click", function () { banner.style.display = "none"; dismissedFor = serverVersion; });
-    banner.appendChild(text);
-    banner.appendChild(button);
-    banner.appendChild(later);
+    banner.append(text, button, later);
     (document.body || document.documentElement).appendChild(banner);
   }
 
@@ -349,12 +347,12 @@
   xhr.setRequestHeader = function (name, value) {
     var seen = this._skewguard;
     if (seen) {
-      name = String(name);
-      if (seen[name.toLowerCase()]) return; // set once: the first value stands
-      seen[name.toLowerCase()] = 1;
+      var key = String(name).toLowerCase();
+      if (seen[key]) return; // set once: the first value stands
+      seen[key] = 1;
       // Inertia adopts the version of the page objects it receives; the server must know the
       // release this page's code really is (a held page stays at its own release).
-      if (name.toLowerCase() === "x-inertia-version" && pageVersion) value = pageVersion;
+      if (key === "x-inertia-version" && pageVersion) value = pageVersion;
     }
     return xhrSet.call(this, name, value);
   };
@@ -550,21 +548,25 @@
   }
   ["pause", "ended"].forEach(function (type) { listen(type, function () { proceed(); }); });
 
-  // Module preloads, scripts and stylesheets added by a chunk loader hold the page until loaded.
+  // Module preloads, scripts and stylesheets added by a chunk loader hold the page until loaded,
+  // and so does every import() that skewguard build wrapped: (__skewguardImport||Object)(import(x)).
+  // Loaded is not yet run: what waits on a preload or an import resolves a moment later.
+  function loaded() { setTimeout(function () { loading--; proceed(); }, 100); }
+  var inFlight = window.__skewguardImport = function (promise) {
+    loading++;
+    promise.then(loaded, loaded); // a failed chunk is still the app's (and chunkFailed's) to see
+    return promise;
+  };
   if (window.MutationObserver) {
     new MutationObserver(function (records) {
       records.forEach(function (record) {
         record.addedNodes.forEach(function (node) {
-          if (!(node.tagName === "SCRIPT" && node.src || node.tagName === "LINK" && /preload|stylesheet/.test(node.rel))) return;
-          loading++;
-          // Loaded is not yet run: the import() waiting on a preload resolves a moment later.
-          var done = function () {
-            node.removeEventListener("load", done);
-            node.removeEventListener("error", done);
-            setTimeout(function () { loading--; proceed(); }, 100);
-          };
-          node.addEventListener("load", done);
-          node.addEventListener("error", done);
+          if (node.tagName === "SCRIPT" && node.src || node.tagName === "LINK" && /preload|stylesheet/.test(node.rel)) {
+            inFlight(new Promise(function (done) { // settles once, whichever fires (or fires again)
+              node.addEventListener("load", done);
+              node.addEventListener("error", done);
+            }));
+          }
         });
       });
     }).observe(document.documentElement, { childList: true, subtree: true });
