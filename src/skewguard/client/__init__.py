@@ -3,7 +3,8 @@
 ``skewguard.js`` is the readable source and ``skewguard.min.js`` its committed build
 (``scripts/build-client.sh``, esbuild pinned; a test checks the two agree). The server serves the
 build from memory under ``STATIC_URL + "__skewguard/client.<hash>.js"`` with immutable caching,
-or inlines it (``CLIENT_INLINE``).
+or inlines it (``CLIENT_INLINE``). ``vite-plugin.mjs`` is a Vite plugin for the app's own build:
+it wraps dynamic imports for the client as ``skewguard build`` does (``VITE_PLUGIN``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import json
 from importlib import resources
 
 CLIENT_PREFIX = "__skewguard/"
+# Where the Vite plugin is installed: copy it into a Vite project, or import it from here.
+VITE_PLUGIN = str(resources.files(__package__).joinpath("vite-plugin.mjs"))
 
 
 @functools.lru_cache(maxsize=1)

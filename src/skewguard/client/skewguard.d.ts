@@ -53,6 +53,11 @@ export interface Skewguard {
 declare global {
   interface Window {
     skewguard: Skewguard;
+    /**
+     * Counts a dynamic import in flight (the "request" hold) until it settles; returns it
+     * unchanged. Called by the code skewguard build and its Vite plugin wrap around import().
+     */
+    __skewguardImport<T>(load: Promise<T>): Promise<T>;
   }
   interface DocumentEventMap {
     "skewguard:stale": CustomEvent<SkewguardStaleDetail>;
