@@ -12,7 +12,8 @@
  *   import skewguardImports from "./skewguard-vite-plugin.mjs";
  *   export default defineConfig({ plugins: [skewguardImports()] });
  *
- * Works with Vite 5 to 8 (this.parse, the bundler's own parser, finds the import expressions).
+ * Tested with Vite 8 (Rolldown). It needs only this.parse (the bundler's own parser, which finds the
+ * import expressions); the Rollup-based Vite 5 to 7 provide it too.
  */
 const OPEN = "Object(globalThis.__skewguardImport||Object)(";
 
