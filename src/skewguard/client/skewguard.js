@@ -549,7 +549,8 @@
   ["pause", "ended"].forEach(function (type) { listen(type, function () { proceed(); }); });
 
   // Module preloads, scripts and stylesheets added by a chunk loader hold the page until loaded,
-  // and so does every import() that skewguard build wrapped: (__skewguardImport||Object)(import(x)).
+  // and so does every import() that skewguard build or its Vite plugin wrapped:
+  // Object(globalThis.__skewguardImport||Object)(import(x)).
   // Loaded is not yet run: what waits on a preload or an import resolves a moment later.
   function loaded() { setTimeout(function () { loading--; proceed(); }, 100); }
   var inFlight = window.__skewguardImport = function (promise) {
