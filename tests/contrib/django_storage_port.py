@@ -11,6 +11,8 @@ subclassed with skewguard's storage configured, and compared by structure, not l
   ``@import 'x'`` into ``@import url("x")``, writes ``import 'x'`` as ``import"x"`` and
   re-spaces ``/*# sourceMappingURL=... */``: quotes, that ``url()``, the space after ``import``
   and the whitespace of a source-map comment are not compared;
+- skewguard wraps each dynamic ``import("x")`` for its browser client
+  (``Object(globalThis.__skewguardImport||Object)(import("x"))``): the wrapper is not compared;
 - skewguard's manifest is compact JSON (``"version":"1.1"``), Django's is spaced;
 - a literal hashed name opened through the storage is looked up by structure;
 - Django's storage defaults to ``manifest_strict = True``, skewguard's to False (an unknown name
@@ -59,6 +61,9 @@ _URL_QUOTES = re.compile(rb"""url\(\s*(['"]?)([^'")]*)\1\s*\)""")
 _SOURCE_MAP = re.compile(rb"/\*#\s*sourceMappingURL=(\S+?)\s*\*/")
 _IMPORT_STRING = re.compile(rb"""@import\s+(['"])([^'"]*)\1""")
 _JSON_COLON = re.compile(rb'"\s*:\s*')
+_IMPORT_HOOK = re.compile(
+    rb"""Object\(globalThis\.__skewguardImport\|\|Object\)\((import\(\s*(['"])[^'"]*\2\s*\))\)"""
+)
 _SIDE_EFFECT_IMPORT = re.compile(rb"""(?<![@\w])import\s*(['"])([^'"]*)\1""")
 
 
@@ -70,6 +75,7 @@ def normalize(value):
         )
     if isinstance(value, bytes):
         value = _HASH.sub(b".<hash>.", value)
+        value = _IMPORT_HOOK.sub(rb"\1", value)
         value = _IMPORT_STRING.sub(rb"@import url(\2)", value)
         value = _SIDE_EFFECT_IMPORT.sub(rb'import "\2"', value)
         value = _URL_QUOTES.sub(rb"url(\2)", value)
