@@ -111,9 +111,10 @@ def find_css_references(data: bytes) -> list[Reference]:
 # Consumes, inside the regex engine, everything that cannot start a reference: code, string
 # literals, block comments, line comments other than "//#" and "//@", and identifiers other than
 # the keywords. It stops only where a decision is needed: "/", "`", a keyword, "//#", (inside
-# a template literal's ${...}) braces, and (inside a dynamic import call) parentheses. Possessive quantifiers: no backtracking on huge bundles;
-# strings and comments as "unrolled loops" (a run of ordinary bytes, then one escape at a time):
-# the engine's tight loop for a character class runs six times faster than an alternation per byte.
+# a template literal's ${...}) braces, and (inside a dynamic import call) parentheses.
+# Possessive quantifiers: no backtracking on huge bundles; strings and comments as "unrolled
+# loops" (a run of ordinary bytes, then one escape at a time): the engine's tight loop for a
+# character class runs six times faster than an alternation per byte.
 _JS_SKIP = rb"""(?:
       [^/'"`\w$%s]++
     | (?!(?:import|export)(?![\w$]))[\w$]++
