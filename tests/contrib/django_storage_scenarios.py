@@ -504,5 +504,21 @@ def no_post_process() -> None:
     print("OK")
 
 
+def import_hook_option() -> None:
+    """Dynamic imports are wrapped for the client by default; OPTIONS import_hook False keeps
+    them as written (as Django's own storage does)."""
+    write(SRC / "js" / "lazy.js", "export const lazy = 1;\n")
+    write(SRC / "js" / "app.js", 'export const load = () => import("./lazy.js");\n')
+    wrapped = os.environ["IMPORT_HOOK_MODE"] == "default"
+    setup(OPTIONS={} if wrapped else {"import_hook": False})
+    collect()
+    paths = manifest()["paths"]
+    app = (ROOT / paths["js/app.js"]).read_text()
+    lazy = paths["js/lazy.js"].rsplit("/", 1)[-1]
+    assert f'import("./{lazy}")' in app, app
+    assert ("__skewguardImport" in app) is wrapped, app
+    print("OK")
+
+
 if __name__ == "__main__":
     globals()[sys.argv[1]]()

@@ -48,6 +48,11 @@ def test_collectstatic(name, tmp_path):
     run_scenario(name, tmp_path)
 
 
+@pytest.mark.parametrize("mode", ["default", "off"])
+def test_import_hook_option(mode, tmp_path):
+    run_scenario("import_hook_option", tmp_path, IMPORT_HOOK_MODE=mode)
+
+
 @pytest.mark.parametrize(
     "mode, env",
     [("default", {}), ("setting", {}), ("env", {"SKEWGUARD_COMPRESS": "0"})],

@@ -48,11 +48,15 @@ class ManifestStorage(ManifestStaticFilesStorage):
         *args: Any,
         compress: bool | None = None,
         strict: bool | None = None,
+        import_hook: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(location, base_url, *args, **kwargs)
         self.compress = compress
         self.strict = strict
+        # Dynamic import() calls are wrapped so the browser client holds the page while a chunk
+        # loads; OPTIONS {"import_hook": False} leaves them exactly as Django's storage would.
+        self.import_hook = import_hook
 
     # -- collectstatic's copy step: nothing to copy ----------------------------------------------
 
@@ -156,6 +160,7 @@ class ManifestStorage(ManifestStaticFilesStorage):
             force=self._root_has_foreign_manifest(),
             compress=compress,
             strict=strict,
+            import_hook=self.import_hook,
             static_url=static_url if static_url.endswith("/") else static_url + "/",
             file_mode=self.file_permissions_mode,
             dir_mode=self.directory_permissions_mode,
