@@ -15,6 +15,10 @@ the same work costs a server under load). Instructions per request = (count at N
 - bare: the tiny ASGI app of runtime_apps (two response headers, body "ok");
 - bare + 1 header: the same app sending an X-App-Version header itself: what one more response
   header costs uvicorn, which skewguard's header pays too;
+- header middleware: the floor for any pure ASGI middleware that adds a response header: the
+  bare app wrapped by ten lines that add X-App-Version and do nothing else;
+- ServeStatic: the bare app wrapped by ServeStaticASGI (a peer: it only serves files, and passes
+  this request through);
 - defaults / REGISTRY=none: the bare app wrapped by skewguard, as bench/runtime.py serves it.
 """
 
@@ -32,7 +36,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n"
-VARIANTS = ("bare", "bare + 1 header", "defaults", "REGISTRY=none")
+VARIANTS = (
+    "bare",
+    "bare + 1 header",
+    "header middleware",
+    "ServeStatic",
+    "defaults",
+    "REGISTRY=none",
+)
 
 
 class MemoryTransport(asyncio.Transport):
@@ -78,6 +89,21 @@ async def bare_with_header(scope, receive, send):
     await send({"type": "http.response.body", "body": b"ok"})
 
 
+def header_middleware(app):
+    """The least a middleware that adds one response header can do."""
+    version = (b"x-app-version", b"0123456789ab")
+
+    async def middleware(scope, receive, send):
+        def send_with_header(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), version]
+            return send(message)
+
+        await app(scope, receive, send_with_header)
+
+    return middleware
+
+
 def app_for(variant: str, root: str):
     import runtime_apps
 
@@ -85,6 +111,12 @@ def app_for(variant: str, root: str):
         return runtime_apps.bare
     if variant == "bare + 1 header":
         return bare_with_header
+    if variant == "header middleware":
+        return header_middleware(runtime_apps.bare)
+    if variant == "ServeStatic":
+        from servestatic import ServeStaticASGI
+
+        return ServeStaticASGI(runtime_apps.bare, root=root, prefix="static/")
     if variant == "REGISTRY=none":
         os.environ["SKEWGUARD_REGISTRY"] = "none"
     return runtime_apps.with_skewguard(root)
