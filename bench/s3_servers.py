@@ -26,6 +26,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from loopback import wait_for
+
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench-secret",
@@ -51,19 +53,6 @@ def free_port(also_free: int = 0) -> int:
                     return port
                 except OSError:
                     continue
-
-
-def _wait_for(port: int, proc: subprocess.Popen, log: Path, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"bench: server exited:\n{log.read_text(errors='replace')[-1500:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"bench: server did not start on port {port}")
 
 
 def process_cpu(pid: int) -> float:
@@ -136,7 +125,7 @@ class Moto(S3Server):
             stderr=subprocess.STDOUT,
             env={**os.environ, **CREDENTIALS},
         )
-        _wait_for(port, self.proc, self._log)
+        wait_for(port, self.proc, 60, lambda: self._log.read_text(errors="replace"))
         self.endpoint = f"http://127.0.0.1:{port}"
         return self
 
@@ -215,7 +204,7 @@ class SeaweedFS(S3Server):
             "-master.telemetry=false",
         ]
         self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=data)
-        _wait_for(ports["s3"], self.proc, self._log)
+        wait_for(ports["s3"], self.proc, 60, lambda: self._log.read_text(errors="replace"))
         self.endpoint = f"http://127.0.0.1:{ports['s3']}"
         # The gateway listens before the filer behind it is ready: wait for a real answer.
         deadline = time.monotonic() + 60

@@ -34,7 +34,8 @@ TREE = ROOT / "tests" / "fixtures" / "npm" / "node_modules"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
-from runtime import free_port, wait_for, wrk  # noqa: E402
+from loopback import free_port, wait_for  # noqa: E402
+from runtime import wrk  # noqa: E402
 from s3_servers import (  # noqa: E402
     CREDENTIALS,
     Moto,

@@ -27,7 +27,6 @@ import random
 import re
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
+
+from loopback import free_port, wait_for  # noqa: E402  (bench/ is on sys.path: run as a script)
+
 TICKS = os.sysconf("SC_CLK_TCK")
 # What production uvicorn runs with (uvicorn[standard]) when installed: httptools and uvloop.
 try:
@@ -47,12 +49,6 @@ try:
 except ImportError:
     uvloop = None
     SERVER_OPTIONS = ["--http", "h11", "--loop", "asyncio"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -70,19 +66,6 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             pass
     return total
-
-
-def wait_for(port: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("bench: a server exited")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("bench: a server did not start")
 
 
 async def load(
@@ -225,7 +208,7 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
     )
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    wait_for(redis_port, redis_proc)
+    wait_for(redis_port, redis_proc, seconds=30)
     registry = RedisRegistry(redis_url)
     registry.register(previous, previous)  # an older release a tenth of the tabs still run
     registry.register(current, current, activate_if_first=False)
@@ -263,7 +246,7 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(port, server)
+        wait_for(port, server, seconds=30)
         time.sleep(2)  # every worker up
         rate = args.tabs / args.interval
         queries = []
