@@ -30,7 +30,7 @@ import re
 import stat
 import time
 import zlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from typing import BinaryIO, Protocol
@@ -437,6 +437,18 @@ def open_body(response: StaticResponse) -> BinaryIO | None:
         fh.close()
         return None
     return fh
+
+
+def read_range(fh: BinaryIO, length: int) -> Iterator[bytes]:
+    """``length`` bytes of an opened file from where it stands, in chunks, then closed: the body
+    of a range (or of a whole file a server cannot send zero-copy)."""
+    with fh:
+        while length > 0:
+            chunk = fh.read(min(STREAM_CHUNK, length))
+            if not chunk:  # the file shrank under us: end the body, never pad it
+                return
+            length -= len(chunk)
+            yield chunk
 
 
 class FileSource(Protocol):

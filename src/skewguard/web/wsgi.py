@@ -19,7 +19,7 @@ from ..state import Guard, GuardState
 from ..types import Environ, ExcInfo, StartResponse, Write, WSGIApp, WSGIHeaders
 from .dispatch import is_root_file, static_answer, static_kind
 from .inject import HtmlInjector
-from .responder import STREAM_CHUNK, StaticResponse
+from .responder import STREAM_CHUNK, StaticResponse, read_range
 
 _STATUS = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 _PLANNED = ("content-type", "content-encoding", "content-length")
@@ -209,14 +209,4 @@ def file_body(environ: Environ, response: StaticResponse, body: BinaryIO) -> Ite
         wrapped: Iterable[bytes] = environ["wsgi.file_wrapper"](body, STREAM_CHUNK)
         return wrapped
     body.seek(response.offset)
-    return _read_range(body, response.length)
-
-
-def _read_range(fh: BinaryIO, length: int) -> Iterator[bytes]:
-    with fh:
-        while length > 0:
-            chunk = fh.read(min(STREAM_CHUNK, length))
-            if not chunk:
-                return
-            length -= len(chunk)
-            yield chunk
+    return read_range(body, response.length)

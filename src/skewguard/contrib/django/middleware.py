@@ -27,7 +27,7 @@ from ...protocol import Proceed, RequestFacts, Respond, decide
 from ...state import Guard, GuardState
 from ...web.dispatch import is_root_file, static_answer, static_kind
 from ...web.inject import HtmlInjector
-from ...web.responder import STREAM_CHUNK, StaticResponse
+from ...web.responder import StaticResponse, read_range
 from .conf import get_guard
 
 Headers = tuple[tuple[str, str], ...]
@@ -199,14 +199,4 @@ def _django_response(answer: StaticResponse, body: BinaryIO | None) -> HttpRespo
     if answer.whole_file:  # FileResponse hands the file to wsgi.file_wrapper: whole files only
         return FileResponse(body)
     body.seek(answer.offset)
-    return StreamingHttpResponse(_read(body, answer.length))
-
-
-def _read(fh: BinaryIO, length: int) -> Iterator[bytes]:
-    with fh:
-        while length > 0:
-            chunk = fh.read(min(STREAM_CHUNK, length))
-            if not chunk:
-                return
-            length -= len(chunk)
-            yield chunk
+    return StreamingHttpResponse(read_range(body, answer.length))
