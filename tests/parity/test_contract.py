@@ -1,11 +1,14 @@
 """The adapter contract: a public state object, endpoint dispatch in one place, the static
-fallback source, and adapters that do not import guard.py."""
+fallback source, adapters that do not import guard.py, and no import cycles."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
+import skewguard
 from skewguard.protocol import Respond, json_response
 from skewguard.state import GuardState
 from skewguard.web.responder import StaticEntry, memory_entry
@@ -103,3 +106,63 @@ def test_adapters_do_not_import_guard_py_and_import_stays_light() -> None:
         text=True,
     ).stdout
     assert "skewguard.guard" not in light and "skewguard.web" not in light
+
+
+def _module_imports(package: Path) -> dict[str, set[str]]:
+    """Each module of the package and the package modules it imports when it is imported: the
+    top-level statements, including those under ``if``/``try``, but not ``if TYPE_CHECKING``
+    blocks or function bodies (deferred imports, which cannot form a cycle at import time)."""
+    modules: dict[str, tuple[Path, list[str]]] = {}
+    for path in package.rglob("*.py"):
+        parts = ["skewguard", *path.relative_to(package).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts.pop()
+            modules[".".join(parts)] = (path, parts)
+        else:
+            modules[".".join(parts)] = (path, parts[:-1])
+
+    graph: dict[str, set[str]] = {}
+    for name, (path, package_parts) in modules.items():
+        found: set[str] = set()
+
+        def visit(body: list[ast.stmt], found: set[str] = found, parts: list[str] = package_parts):
+            for node in body:
+                if isinstance(node, ast.If):
+                    if "TYPE_CHECKING" not in ast.unparse(node.test):
+                        visit(node.body)
+                    visit(node.orelse)
+                elif isinstance(node, ast.Try):
+                    visit(node.body)
+                    visit(node.orelse)
+                    visit(node.finalbody)
+                    for handler in node.handlers:
+                        visit(handler.body)
+                elif isinstance(node, ast.Import):
+                    found.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom):
+                    base = parts[: len(parts) - node.level + 1] if node.level else []
+                    module = ".".join([*base, *([node.module] if node.module else [])])
+                    for alias in node.names:
+                        submodule = f"{module}.{alias.name}"
+                        found.add(submodule if submodule in modules else module)
+
+        visit(ast.parse(path.read_text()).body)
+        graph[name] = {dep for dep in found if dep in modules and dep != name}
+    return graph
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    graph = _module_imports(Path(skewguard.__file__).parent)
+    assert len(graph) > 50  # the whole package was read
+    cycles = []
+    for start in graph:  # depth-first from each module: is the module reachable from itself?
+        stack, seen = [(start, [start])], set()
+        while stack:
+            module, route = stack.pop()
+            for dep in graph[module]:
+                if dep == start:
+                    cycles.append(" -> ".join([*route, dep]))
+                elif dep not in seen:
+                    seen.add(dep)
+                    stack.append((dep, [*route, dep]))
+    assert not cycles, "import cycles:\n" + "\n".join(sorted(cycles)[:10])
