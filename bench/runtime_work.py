@@ -19,6 +19,10 @@ the same work costs a server under load). Instructions per request = (count at N
   bare app wrapped by ten lines that add X-App-Version and do nothing else;
 - ServeStatic: the bare app wrapped by ServeStaticASGI (a peer: it only serves files, and passes
   this request through);
+- skewguard's shape: skewguard's middleware with its checks taken out (which paths are its own,
+  the request headers it reads, the response's HTML and own-header check): the class, the state
+  read once per request, and the send wrapper that can hand messages to an injector (with
+  REGISTRY=none, so no watcher thread). What REGISTRY=none costs above it is the checks;
 - defaults / REGISTRY=none: the bare app wrapped by skewguard, as bench/runtime.py serves it.
 """
 
@@ -41,6 +45,7 @@ VARIANTS = (
     "bare + 1 header",
     "header middleware",
     "ServeStatic",
+    "skewguard's shape",
     "defaults",
     "REGISTRY=none",
 )
@@ -104,6 +109,38 @@ def header_middleware(app):
     return middleware
 
 
+def skewguard_shape(root: str):
+    """skewguard's middleware as bench/runtime.py serves it, with the checks of its ``__call__``
+    taken out (kept in step with src/skewguard/web/asgi.py by hand: a bench, not a test)."""
+    import runtime_apps
+
+    from skewguard import Skewguard
+    from skewguard.web.asgi import ASGIMiddleware, _send_injected
+
+    class Shape(ASGIMiddleware):
+        async def __call__(self, scope, receive, send):
+            if scope["type"] != "http":
+                await self.app(scope, receive, send)
+                return
+            state = self.guard.current()
+            extra = state.response_headers
+            injector = None
+
+            def send_wrapper(message):
+                nonlocal injector
+                if injector is not None:
+                    return _send_injected(send, injector, message)
+                if message["type"] != "http.response.start":
+                    return send(message)
+                message["headers"] = [*message.get("headers", ()), *extra]
+                return send(message)
+
+            await self.app(scope, receive, send_wrapper)
+
+    guard = Skewguard(static_root=root, secret_key="bench", vite_hot_file="")
+    return Shape(runtime_apps.bare, guard)
+
+
 def app_for(variant: str, root: str):
     import runtime_apps
 
@@ -117,6 +154,12 @@ def app_for(variant: str, root: str):
         from servestatic import ServeStaticASGI
 
         return ServeStaticASGI(runtime_apps.bare, root=root, prefix="static/")
+    if variant in ("skewguard's shape", "REGISTRY=none"):
+        # No registry, so no watcher thread: callgrind counts every thread, and a watcher's polls
+        # scale with the (valgrind-slowed) wall time, not with the requests.
+        os.environ["SKEWGUARD_REGISTRY"] = "none"
+    if variant == "skewguard's shape":
+        return skewguard_shape(root)
     if variant == "REGISTRY=none":
         os.environ["SKEWGUARD_REGISTRY"] = "none"
     return runtime_apps.with_skewguard(root)
@@ -197,7 +240,7 @@ def report(root: Path, parsers: list[str]) -> dict[str, dict[str, float]]:
         print(f"  uvicorn --http {http}: instructions per request (callgrind, in process)")
         for v in VARIANTS:
             above = "" if v == "bare" else f"  {(counts[v] / bare - 1) * 100:+.1f}% on bare"
-            print(f"    {v:<16} {counts[v]:>9,.0f}{above}")
+            print(f"    {v:<18} {counts[v]:>9,.0f}{above}")
     return results
 
 
