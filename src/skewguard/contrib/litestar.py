@@ -59,6 +59,15 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         app_config.route_handlers.extend(
             _endpoint_route(guard, path) for path in guard.endpoints if path not in framework
         )
+        # Root files (ROOT_FILES_DIR: robots.txt, .well-known/...) are served at their own paths:
+        # the ones the directory holds when the app is made. Litestar's path syntax takes braces
+        # as parameters: a name with one is left out.
+        root_files = guard.current().root_files
+        app_config.route_handlers.extend(
+            _endpoint_route(guard, "/" + name)
+            for name in (root_files.entries if root_files is not None else ())
+            if "{" not in name and "}" not in name and "/" + name not in guard.endpoints
+        )
         template_config = app_config.template_config
         if template_config is not None:
             previous = template_config.engine_callback
@@ -146,8 +155,8 @@ async def _not_found(scope: Any, receive: Any, send: Any) -> None:
 
 
 def _endpoint_route(guard: Skewguard, path: str) -> Any:
-    """A route at one of the guard's endpoints; skewguard answers it, whatever the method (the
-    endpoint refuses the ones it does not take)."""
+    """A route at one of the guard's endpoints (or root files); skewguard answers it, whatever
+    the method (the endpoint or the file refuses the ones it does not take)."""
     answer: Any = guard.asgi(_not_found, endpoints=False)  # plain ASGI, not Litestar's types
 
     @asgi(path, name=f"skewguard_endpoint:{path}", copy_scope=True)

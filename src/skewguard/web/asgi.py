@@ -23,7 +23,7 @@ from ..plan import (
 from ..protocol import Proceed, RequestFacts, Respond, decide
 from ..state import Endpoint, Guard, GuardState
 from ..types import ASGIApp, Message, Receive, Scope, Send
-from .dispatch import static_answer, static_kind
+from .dispatch import endpoint_answer, static_answer, static_kind
 from .inject import HtmlInjector
 from .responder import STREAM_CHUNK, StaticResponse
 
@@ -275,10 +275,10 @@ async def run_endpoint(
     if endpoint.blocking:
         await drain(receive)
         answer = await asyncio.get_running_loop().run_in_executor(
-            None, endpoint.handler, facts, state
+            None, endpoint_answer, endpoint, facts, state
         )
     else:
-        answer = endpoint.handler(facts, state)
+        answer = endpoint_answer(endpoint, facts, state)
     await send_respond(send, answer)
 
 
