@@ -42,6 +42,7 @@ SOURCES: dict[str, str | bytes] = {
     "js/app.js": "console.log(1);" * 200,
     "img/café.svg": "<svg/>",
     "index.html": "<html><head></head><body>static</body></html>",
+    "js/big.js": "// big\n" + "let x = 1;\n" * 200_000,
 }
 APP = "tests.fuzz.hostile_app:app"
 
@@ -188,7 +189,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def start(
-    kind: ServerKind, out: Path, root_files: Path, work: Path
+    kind: ServerKind, out: Path, root_files: Path, work: Path, **settings: str
 ) -> tuple[subprocess.Popen, Running]:
     port = free_port()
     env = {
@@ -204,6 +205,7 @@ def start(
         "SKEWGUARD_STATUS_TOKEN": STATUS_TOKEN,
         "SKEWGUARD_TELEMETRY_MAX_TABS": "50",
         "PYTHONPATH": os.pathsep.join(filter(None, (os.environ.get("PYTHONPATH"), str(ROOT)))),
+        **{f"SKEWGUARD_{name}": value for name, value in settings.items()},
     }
     if kind.runner.startswith("uvicorn"):
         http = kind.runner.split("-")[1]
@@ -659,3 +661,90 @@ def test_head_declares_the_length_get_sends(server: Running) -> None:
         assert get.status == head.status == 200, (path, get.status, head.status)
         if head.declared is not None:
             assert head.declared == len(get.body), (path, head.declared, len(get.body))
+
+
+def test_clients_that_leave_mid_response_leave_no_traceback(server: Running) -> None:
+    """A client that resets the connection inside a large body (a static file, an app's body,
+    an HTML page streamed through the injector) costs the server nothing but that response."""
+    targets = ["/static/" + server.hashed["js/big.js"], "/static/js/big.js", "/big", "/drip"]
+    for _ in range(3):
+        for path in targets:
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(request("GET", path, [("Accept-Encoding", "identity")]))
+            sock.recv(100)
+            # SO_LINGER 0: close() sends a RST, as a browser tab that is closed may.
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
+            sock.close()
+    time.sleep(0.5)
+    version = parse(exchange(server.port, request("GET", "/version")), False)
+    assert version.status == 200
+    log = server.stderr()
+    assert "Traceback" not in log, log[-4000:]
+
+
+FLOOD_SERVERS = [
+    (ServerKind("asgi-httptools", "asgi", "uvicorn-httptools"), "none"),  # in process
+    (ServerKind("wsgi-gunicorn", "wsgi", "gunicorn"), "file"),  # one file per worker
+]
+
+
+@pytest.mark.parametrize(("kind", "registry"), FLOOD_SERVERS, ids=lambda v: getattr(v, "name", v))
+def test_a_flood_of_forged_heartbeats_stays_within_the_bound(
+    kind: ServerKind, registry: str, site, tmp_path: Path
+) -> None:
+    """Unique tab ids, garbage and unknown releases through the real server: the count of the
+    current release stops at TELEMETRY_MAX_TABS (50 here), the rest only add to ``dropped``."""
+    out, root_files = site
+    proc, running = start(kind, out, root_files, tmp_path, REGISTRY=registry)
+    try:
+        current = json.loads(parse(exchange(running.port, request("GET", "/version")), False).body)[
+            "version"
+        ]
+        pipelined = []
+        for i in range(600):
+            release = (current, "0123456789ab", "%ff%00", "x" * 40)[i % 4]
+            query = f"tid=flood{i:08d}&rel={release}&stale=1&held=media,zzz&err=99999&from=a"
+            pipelined.append(f"GET /version?{query} HTTP/1.1\r\nHost: x\r\n".encode())
+        sent = 0
+        if running.kind.runner == "gunicorn":  # a sync worker: one request per connection
+            for raw in pipelined:
+                reply = exchange(running.port, raw + b"Connection: close\r\n\r\n")
+                sent += parse(reply, False).status == 200
+        else:  # kept alive, 50 requests a connection
+            for i in range(0, len(pipelined), 50):
+                batch = pipelined[i : i + 50]
+                with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
+                    sock.sendall(b"\r\n".join(batch) + b"\r\n")
+                    rest = b""
+                    for _ in batch:
+                        reply, rest = read_response(sock, rest, False)
+                        sent += reply.status == 200
+        time.sleep(1.5)  # the file recorder writes once a second
+        status = parse(
+            exchange(
+                running.port,
+                request(
+                    "GET",
+                    "/_skewguard/status?format=json",
+                    [("Authorization", "Bearer " + STATUS_TOKEN)],
+                ),
+            ),
+            False,
+        )
+        document = json.loads(status.body)
+        live = {r["version"]: r["live"] for r in document["releases"]}
+        assert sent == 600
+        assert live.get(current) == 50, live  # 150 distinct ids of the current release sent
+        assert sum(live.values()) == 50, live  # garbage and unknown releases are never counted
+        # 100 new ids past the cap and 150 beats of a release nobody registered, at least
+        # (malformed releases are not beats at all).
+        assert document["dropped"] >= 250, document["dropped"]
+        if registry == "file":
+            tabs = out / ".skewguard" / "tabs"
+            for name in os.listdir(tabs):
+                assert len(json.loads((tabs / name).read_text())["tabs"]) <= 50
+        assert "Traceback" not in running.stderr()
+    finally:
+        stop(proc)
