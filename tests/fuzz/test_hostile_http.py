@@ -14,6 +14,7 @@ and the reply is read to EOF, so a wrong Content-Length cannot hide in a kept-al
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -33,6 +34,7 @@ from skewguard.tokens import make_token
 from ..build.helpers import write_tree
 from ..conftest import ROOT, require_tool
 from ..processes import WSGI_RUNNER, free_port, stop, wait_for_http
+from .hostile_app import GZIPPED
 
 SECRET = "s3cret"
 STATUS_TOKEN = "status-token"
@@ -577,7 +579,56 @@ def check(server: Running, label: str, raw: bytes, reply_bytes: bytes) -> str | 
     for name, value in reply.headers:
         if any(c in value for c in "\r\n\x00"):
             return f"{label}: header {name} carries a control character"
+    if method == b"GET" and reply.status in (200, 206):
+        return check_bytes(server, label, raw, reply)
     return None
+
+
+def decoded(reply: Reply) -> bytes:
+    encoding = reply.header("content-encoding")
+    if encoding == "gzip":
+        return gzip.decompress(reply.body)
+    if encoding == "br":
+        import brotli
+
+        return bytes(brotli.decompress(reply.body))
+    if encoding == "zstd":
+        import zstandard
+
+        return bytes(zstandard.ZstdDecompressor().decompress(reply.body))
+    assert encoding in (None, "identity"), encoding
+    return reply.body
+
+
+def check_bytes(server: Running, label: str, raw: bytes, reply: Reply) -> str | None:
+    """The bytes of a file answer are the file's (or the range asked for), in an encoding the
+    client accepted; an app's gzip-encoded page is passed through untouched."""
+    target = raw.split(b" ", 2)[1].decode("latin-1").split("?")[0]
+    if target == "/gzip":
+        return None if reply.body == GZIPPED else f"{label}: the gzip page was altered"
+    files = {"/static/" + hashed: canonical for canonical, hashed in server.hashed.items()}
+    files.update({"/static/" + canonical: canonical for canonical in server.hashed})
+    canonical = files.get(target)
+    if canonical is None:
+        return None
+    expected = (server.out / server.hashed[canonical]).read_bytes()
+    accept = next(
+        (line for line in raw.split(b"\r\n") if line.lower().startswith(b"accept-encoding:")),
+        b"",
+    )
+    encoding = reply.header("content-encoding")
+    if encoding and encoding.encode() not in accept.lower():
+        return f"{label}: {encoding} sent to a client that did not ask for it"
+    try:
+        body = decoded(reply)
+    except Exception as exc:  # noqa: BLE001 - a body that does not decode is the finding
+        return f"{label}: {encoding} body does not decode: {exc!r}"
+    if reply.status == 206:
+        first, last = map(
+            int, (reply.header("content-range") or "").split()[1].split("/")[0].split("-")
+        )
+        expected = expected[first : last + 1]
+    return None if body == expected else f"{label}: wrong bytes ({len(body)} of {len(expected)})"
 
 
 def test_hostile_requests_through_a_real_server(server: Running) -> None:

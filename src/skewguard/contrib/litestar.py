@@ -39,7 +39,7 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
     def on_app_init(self, app_config: Any) -> Any:
         guard = self.guard
         # Outermost, so skewguard decides before litestar-vite's Inertia middleware sees a request.
-        app_config.middleware.insert(0, lambda app: guard.asgi(app, endpoints=False))
+        app_config.middleware.insert(0, lambda app: _middleware(guard, app))
         app_config.on_startup.append(lambda app: self._agree_with_vite(app_config.plugins))
         if guard.settings.VERSION_ENDPOINT:
             app_config.route_handlers.extend(self._handlers())
@@ -149,6 +149,26 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         cli.add_command(framework_commands(self.guard))
 
 
+OWN_ROUTE = "skewguard_own"  # the opt key of the routes whose answers are skewguard's own
+
+
+def _middleware(guard: Skewguard, app: Any) -> Any:
+    """skewguard's middleware for the app's routes. Litestar runs route middleware after it
+    routed, with a mount's path already cut to the rest ("/app.css" under STATIC_URL): the
+    routes skewguard answers itself (files, endpoints) are passed straight through, or their
+    files would look like the app's pages (an HTML file would get the client injected)."""
+    wrapped: Any = guard.asgi(app, endpoints=False)  # plain ASGI, not Litestar's types
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        handler = scope.get("route_handler")
+        if handler is not None and (getattr(handler, "opt", None) or {}).get(OWN_ROUTE):
+            await app(scope, receive, send)
+        else:
+            await wrapped(scope, receive, send)
+
+    return middleware
+
+
 async def _not_found(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.start", "status": 404, "headers": ()})
     await send({"type": "http.response.body", "body": b"Not Found", "more_body": False})
@@ -159,7 +179,7 @@ def _endpoint_route(guard: Skewguard, path: str) -> Any:
     the method (the endpoint or the file refuses the ones it does not take)."""
     answer: Any = guard.asgi(_not_found, endpoints=False)  # plain ASGI, not Litestar's types
 
-    @asgi(path, name=f"skewguard_endpoint:{path}", copy_scope=True)
+    @asgi(path, name=f"skewguard_endpoint:{path}", copy_scope=True, opt={OWN_ROUTE: True})
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         await answer(scope, receive, send)
 
@@ -170,7 +190,7 @@ def _static_route(guard: Skewguard, mount: str) -> Any:
     """A mount whose requests skewguard's middleware answers under their full path."""
     answer: Any = guard.asgi(_not_found, endpoints=False)  # plain ASGI, not Litestar's types
 
-    @asgi(mount, is_mount=True, name="skewguard_static", copy_scope=True)
+    @asgi(mount, is_mount=True, name="skewguard_static", copy_scope=True, opt={OWN_ROUTE: True})
     async def static(scope: Scope, receive: Receive, send: Send) -> None:
         # Litestar's mounts pass the rest of the path with a trailing "/" added: files have none.
         await answer({**scope, "path": mount + scope["path"].rstrip("/")}, receive, send)
