@@ -60,18 +60,18 @@ def _flask_routes(app):  # type: ignore[no-untyped-def]
     from flask import Response, request
 
     html = "text/html; charset=utf-8"
-    app.add_url_rule("/", "home", lambda: Response(DOCUMENT, mimetype=html))
-    app.add_url_rule("/nohead", "nohead", lambda: Response(NO_HEAD, mimetype=html))
+    app.add_url_rule("/", "home", lambda: Response(DOCUMENT, content_type=html))
+    app.add_url_rule("/nohead", "nohead", lambda: Response(NO_HEAD, content_type=html))
     app.add_url_rule(
         "/gzip",
         "gzip",
-        lambda: Response(GZIPPED, mimetype=html, headers={"Content-Encoding": "gzip"}),
+        lambda: Response(GZIPPED, content_type=html, headers={"Content-Encoding": "gzip"}),
     )
-    app.add_url_rule("/notmodified", "nm", lambda: Response(status=304, mimetype=html))
+    app.add_url_rule("/notmodified", "nm", lambda: Response(status=304, content_type=html))
     app.add_url_rule(
         "/drip",
         "drip",
-        lambda: Response((DRIP[i : i + 1] for i in range(len(DRIP))), mimetype=html),
+        lambda: Response((DRIP[i : i + 1] for i in range(len(DRIP))), content_type=html),
     )
     app.add_url_rule("/big", "big", lambda: Response(BIG, mimetype="text/plain"))
     app.add_url_rule("/echo", "echo", lambda: str(len(request.get_data())), methods=["POST"])

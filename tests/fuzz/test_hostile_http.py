@@ -579,6 +579,11 @@ def check(server: Running, label: str, raw: bytes, reply_bytes: bytes) -> str | 
     for name, value in reply.headers:
         if any(c in value for c in "\r\n\x00"):
             return f"{label}: header {name} carries a control character"
+    request_head = raw.split(b"\r\n\r\n", 1)[0].lower()
+    if (b"\r\nhx-request:" in request_head or b"\r\nx-inertia:" in request_head) and (
+        SNIPPET_MARK in reply.body
+    ):
+        return f"{label}: the client was injected into a fragment (htmx or Inertia request)"
     if method == b"GET" and reply.status in (200, 206):
         return check_bytes(server, label, raw, reply)
     return None
