@@ -584,6 +584,9 @@ def check(server: Running, label: str, raw: bytes, reply_bytes: bytes) -> str | 
         SNIPPET_MARK in reply.body
     ):
         return f"{label}: the client was injected into a fragment (htmx or Inertia request)"
+    target = raw.split(b" ", 2)[1].split(b"?")[0]
+    if target.startswith(b"/static/") and target.endswith(b"/") and reply.status < 300:
+        return f"{label}: {reply.status} for a directory-like name"
     if method == b"GET" and reply.status in (200, 206):
         return check_bytes(server, label, raw, reply)
     return None

@@ -192,8 +192,12 @@ def _static_route(guard: Skewguard, mount: str) -> Any:
 
     @asgi(mount, is_mount=True, name="skewguard_static", copy_scope=True, opt={OWN_ROUTE: True})
     async def static(scope: Scope, receive: Receive, send: Send) -> None:
-        # Litestar's mounts pass the rest of the path with a trailing "/" added: files have none.
-        await answer({**scope, "path": mount + scope["path"].rstrip("/")}, receive, send)
+        # Litestar's mounts pass the rest of the path with a trailing "/" added: the one it
+        # added goes, one the URL had stays (``app.css/`` names no file, as in every adapter).
+        rest = scope["path"]
+        if not scope.get("raw_path", b"").partition(b"?")[0].endswith(b"/"):
+            rest = rest.removesuffix("/")
+        await answer({**scope, "path": mount + rest}, receive, send)
 
     return static
 
