@@ -202,10 +202,18 @@ def make_litestar():  # type: ignore[no-untyped-def]
     )
 
 
-app = {
+_FACTORIES = {
     "asgi": make_asgi,
     "wsgi": make_wsgi,
     "flask": make_flask,
     "django": make_django,
     "litestar": make_litestar,
-}[KIND]()
+}
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    """``app`` is made when a server asks for it, not when the tests import the constants."""
+    if name != "app":
+        raise AttributeError(name)
+    app = globals()["app"] = _FACTORIES[KIND]()
+    return app

@@ -579,6 +579,8 @@ def check(server: Running, label: str, raw: bytes, reply_bytes: bytes) -> str | 
     for name, value in reply.headers:
         if any(c in value for c in "\r\n\x00"):
             return f"{label}: header {name} carries a control character"
+    if label == "valid bust" and reply.status != 200:
+        return f"{label}: {reply.status} {reply.body[:200]!r}"
     request_head = raw.split(b"\r\n\r\n", 1)[0].lower()
     if (b"\r\nhx-request:" in request_head or b"\r\nx-inertia:" in request_head) and (
         SNIPPET_MARK in reply.body
