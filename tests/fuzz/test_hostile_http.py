@@ -813,3 +813,33 @@ def test_a_flood_of_forged_heartbeats_stays_within_the_bound(
         assert "Traceback" not in running.stderr()
     finally:
         stop(proc)
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        line = next(line for line in fh if line.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
+
+
+def test_huge_distinct_header_values_do_not_pile_up(site, tmp_path: Path) -> None:
+    """uvicorn with httptools takes header values of megabytes. Forty distinct 1 MB
+    Accept-Encoding values for a file (what a cache keyed by the whole value would keep) leave
+    the server's memory where it was."""
+    out, root_files = site
+    proc, running = start(SERVERS[0], out, root_files, tmp_path)
+    try:
+        css = "/static/" + running.hashed["css/app.css"]
+        for i in range(3):  # warm up: the file in memory, the first answers made
+            exchange(running.port, request("GET", css, [("Accept-Encoding", f"gzip{i}")]))
+        before = rss_bytes(proc.pid)
+        for i in range(40):
+            value = f"{i:04d}," + "x" * (1 << 20)
+            reply = parse(
+                exchange(running.port, request("GET", css, [("Accept-Encoding", value)])), False
+            )
+            assert reply.status == 200
+        grown = rss_bytes(proc.pid) - before
+        assert grown < 20 << 20, f"the server grew by {grown >> 20} MB"
+        assert "Traceback" not in running.stderr()
+    finally:
+        stop(proc)
