@@ -34,7 +34,7 @@ from skewguard.tokens import make_token
 from ..build.helpers import write_tree
 from ..conftest import ROOT, require_tool
 from ..processes import WSGI_RUNNER, free_port, stop, wait_for_http
-from .hostile_app import GZIPPED
+from .hostile_app import DOCUMENT, DRIP, GZIPPED, NO_HEAD
 
 SECRET = "s3cret"
 STATUS_TOKEN = "status-token"
@@ -843,3 +843,18 @@ def test_huge_distinct_header_values_do_not_pile_up(site, tmp_path: Path) -> Non
         assert "Traceback" not in running.stderr()
     finally:
         stop(proc)
+
+
+def test_the_client_is_injected_once_where_it_belongs(server: Running) -> None:
+    """Whole pages, a page without </head> or </body>, and a page streamed one byte at a time:
+    the same snippet, once, before </head> (else at the end); every other byte as the app sent."""
+    page = parse(exchange(server.port, request("GET", "/")), False).body
+    head_at = DOCUMENT.index(b"</head>")
+    assert page.startswith(DOCUMENT[:head_at]) and page.endswith(DOCUMENT[head_at:]), page
+    snippet = page[head_at : len(page) - (len(DOCUMENT) - head_at)]
+    assert SNIPPET_MARK in snippet and snippet.count(b"<script") == 1
+    nohead = parse(exchange(server.port, request("GET", "/nohead")), False).body
+    assert nohead == NO_HEAD + snippet
+    drip = parse(exchange(server.port, request("GET", "/drip")), False).body
+    at = DRIP.index(b"</head>")
+    assert drip == DRIP[:at] + snippet + DRIP[at:]
