@@ -858,3 +858,66 @@ def test_the_client_is_injected_once_where_it_belongs(server: Running) -> None:
     drip = parse(exchange(server.port, request("GET", "/drip")), False).body
     at = DRIP.index(b"</head>")
     assert drip == DRIP[:at] + snippet + DRIP[at:]
+
+
+ROUTER_VALUES: list[str | bytes] = [
+    "v1",
+    "v9",
+    "x" * 10240,
+    "",
+    " v1 ",
+    "v1\t",
+    "\xff\xfe",
+    b"\xc3\xa9",
+    "v1%0d%0aX-Injected:%201",
+    "<script>",
+    "v1; app_version=v2",
+    '"v1"',
+]
+
+
+@pytest.mark.parametrize("runner", ["uvicorn-httptools", "gunicorn"])
+def test_the_version_router_takes_hostile_cookies_and_headers(runner: str, tmp_path: Path) -> None:
+    """VersionRouter under a real server: hostile app_version cookies and requested-version
+    headers get a routed answer, a 400 or a 409, never a 5xx, and a refused value is never
+    echoed back."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "ROUTER_MAP": json.dumps({"v1": "127.0.0.1:1", "v2": "127.0.0.1:2"}),
+        "ROUTER_DEFAULT": "v1",
+        "TEST_APP_KIND": "asgi" if runner.startswith("uvicorn") else "wsgi",
+    }
+    app = "tests.deploys.router_app:app"
+    if runner == "gunicorn":
+        command = [sys.executable, "-m", "gunicorn", app, "-b", f"127.0.0.1:{port}"]
+    else:
+        command = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--http", "httptools"]
+        command += ["--host", "127.0.0.1", "--log-level", "warning"]
+    stderr_path = tmp_path / "router.stderr"
+    with open(stderr_path, "wb") as stderr:
+        proc = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", proc, runner)
+        for value in ROUTER_VALUES:
+            raw_value = _wire(value) if isinstance(value, str) else value
+            for headers in (
+                [("Cookie", b"app_version=" + raw_value)],
+                [("Cookie", b"a=1"), ("Cookie", b"app_version=" + raw_value)],
+                [("X-App-Requested-Version", raw_value)],
+                [("X-App-Requested-Version", raw_value), ("X-App-Requested-Version", b"v2")],
+            ):
+                reply = parse(exchange(port, request("GET", "/", headers)), False)
+                assert reply.status in (200, 400, 409, 431), (value, headers, reply.status)
+                if reply.declared is not None:
+                    assert reply.declared == len(reply.body)
+                if reply.status == 400 and len(raw_value) > 2:
+                    assert raw_value not in reply.body, (value, reply.body)
+                if reply.status == 409:
+                    assert json.loads(reply.body)["error"] == "unknown version"
+        assert "Traceback" not in stderr_path.read_text(errors="replace")
+    finally:
+        stop(proc)
