@@ -6,7 +6,14 @@ corpus of requests: traversal spellings, odd Range and Accept-Encoding values, c
 headers with garbage, hostile Inertia/htmx/hold headers, forged heartbeats and tokens, chunked
 and oversized bodies, odd methods and request targets. For every answer: no 5xx, the body is
 exactly Content-Length long (none for HEAD, 204 and 304), no byte of a file outside the served
-roots, and when the corpus is done, no traceback in the server's stderr.
+roots, file bodies are the file's bytes (or the range asked for) in an encoding the client
+accepted, fragments (htmx, Inertia) never get the client; when the corpus is done, no traceback
+in the server's stderr.
+
+Besides: kept-alive connections stay in step after HEAD answers; HEAD declares the GET's length;
+the snippet lands once where it belongs; clients that reset mid-response; a flood of forged
+heartbeats stays within TELEMETRY_MAX_TABS (in-process and file recorders); megabyte header
+values do not pile up in memory; VersionRouter takes hostile cookies.
 
 Requests are written by hand (no HTTP client normalises them); each asks ``Connection: close``
 and the reply is read to EOF, so a wrong Content-Length cannot hide in a kept-alive connection.
