@@ -39,7 +39,7 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
     def on_app_init(self, app_config: Any) -> Any:
         guard = self.guard
         # Outermost, so skewguard decides before litestar-vite's Inertia middleware sees a request.
-        app_config.middleware.insert(0, lambda app: guard.asgi(app, endpoints=False))
+        app_config.middleware.insert(0, lambda app: _middleware(guard, app))
         app_config.on_startup.append(lambda app: self._agree_with_vite(app_config.plugins))
         if guard.settings.VERSION_ENDPOINT:
             app_config.route_handlers.extend(self._handlers())
@@ -58,6 +58,15 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         framework = (guard.settings.VERSION_PATH, guard.settings.BUST_PATH)
         app_config.route_handlers.extend(
             _endpoint_route(guard, path) for path in guard.endpoints if path not in framework
+        )
+        # Root files (ROOT_FILES_DIR: robots.txt, .well-known/...) are served at their own paths:
+        # the ones the directory holds when the app is made. Litestar's path syntax takes braces
+        # as parameters: a name with one is left out.
+        root_files = guard.current().root_files
+        app_config.route_handlers.extend(
+            _endpoint_route(guard, "/" + name)
+            for name in (root_files.entries if root_files is not None else ())
+            if "{" not in name and "}" not in name and "/" + name not in guard.endpoints
         )
         template_config = app_config.template_config
         if template_config is not None:
@@ -140,17 +149,37 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         cli.add_command(framework_commands(self.guard))
 
 
+OWN_ROUTE = "skewguard_own"  # the opt key of the routes whose answers are skewguard's own
+
+
+def _middleware(guard: Skewguard, app: Any) -> Any:
+    """skewguard's middleware for the app's routes. Litestar runs route middleware after it
+    routed, with a mount's path already cut to the rest ("/app.css" under STATIC_URL): the
+    routes skewguard answers itself (files, endpoints) are passed straight through, or their
+    files would look like the app's pages (an HTML file would get the client injected)."""
+    wrapped: Any = guard.asgi(app, endpoints=False)  # plain ASGI, not Litestar's types
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        handler = scope.get("route_handler")
+        if handler is not None and (getattr(handler, "opt", None) or {}).get(OWN_ROUTE):
+            await app(scope, receive, send)
+        else:
+            await wrapped(scope, receive, send)
+
+    return middleware
+
+
 async def _not_found(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.start", "status": 404, "headers": ()})
     await send({"type": "http.response.body", "body": b"Not Found", "more_body": False})
 
 
 def _endpoint_route(guard: Skewguard, path: str) -> Any:
-    """A route at one of the guard's endpoints; skewguard answers it, whatever the method (the
-    endpoint refuses the ones it does not take)."""
+    """A route at one of the guard's endpoints (or root files); skewguard answers it, whatever
+    the method (the endpoint or the file refuses the ones it does not take)."""
     answer: Any = guard.asgi(_not_found, endpoints=False)  # plain ASGI, not Litestar's types
 
-    @asgi(path, name=f"skewguard_endpoint:{path}", copy_scope=True)
+    @asgi(path, name=f"skewguard_endpoint:{path}", copy_scope=True, opt={OWN_ROUTE: True})
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         await answer(scope, receive, send)
 
@@ -161,10 +190,14 @@ def _static_route(guard: Skewguard, mount: str) -> Any:
     """A mount whose requests skewguard's middleware answers under their full path."""
     answer: Any = guard.asgi(_not_found, endpoints=False)  # plain ASGI, not Litestar's types
 
-    @asgi(mount, is_mount=True, name="skewguard_static", copy_scope=True)
+    @asgi(mount, is_mount=True, name="skewguard_static", copy_scope=True, opt={OWN_ROUTE: True})
     async def static(scope: Scope, receive: Receive, send: Send) -> None:
-        # Litestar's mounts pass the rest of the path with a trailing "/" added: files have none.
-        await answer({**scope, "path": mount + scope["path"].rstrip("/")}, receive, send)
+        # Litestar's mounts pass the rest of the path with a trailing "/" added: the one it
+        # added goes, one the URL had stays (``app.css/`` names no file, as in every adapter).
+        rest = scope["path"]
+        if not scope.get("raw_path", b"").partition(b"?")[0].endswith(b"/"):
+            rest = rest.removesuffix("/")
+        await answer({**scope, "path": mount + rest}, receive, send)
 
     return static
 

@@ -23,7 +23,7 @@ from ..plan import (
 from ..protocol import Proceed, RequestFacts, Respond, decide
 from ..state import Endpoint, Guard, GuardState
 from ..types import ASGIApp, Message, Receive, Scope, Send
-from .dispatch import static_answer, static_kind
+from .dispatch import endpoint_answer, static_answer, static_kind
 from .inject import HtmlInjector
 from .responder import STREAM_CHUNK, StaticResponse
 
@@ -94,13 +94,18 @@ class ASGIMiddleware:
             return
 
         extra = state.response_headers
-        fragment = False
+        fragment = decided = False
+        # Every header is looked at: a fragment header (htmx, Inertia) after a versioned one
+        # still says the answer is a fragment, never to be injected.
         for name, _ in scope["headers"]:
             if name not in _NOTABLE:
                 continue
             if name in _FRAGMENT:
                 fragment = True
                 continue
+            if decided:
+                continue
+            decided = True
             decision = decide(facts_from_scope(scope), state.snapshot, guard.settings)
             guard.note_decision(decision)
             if isinstance(decision, Respond):
@@ -114,7 +119,6 @@ class ASGIMiddleware:
             # skewguard decided this request proceeds: an Inertia adapter further in (litestar-vite,
             # any other) must not apply a 409 rule of its own, so it sees the current version.
             scope = _with_current_inertia_version(scope, state.snapshot.header_value)
-            break
         inject = self.inject and not fragment
         if not extra and not inject:
             await self.app(scope, receive, send)
@@ -275,10 +279,10 @@ async def run_endpoint(
     if endpoint.blocking:
         await drain(receive)
         answer = await asyncio.get_running_loop().run_in_executor(
-            None, endpoint.handler, facts, state
+            None, endpoint_answer, endpoint, facts, state
         )
     else:
-        answer = endpoint.handler(facts, state)
+        answer = endpoint_answer(endpoint, facts, state)
     await send_respond(send, answer)
 
 

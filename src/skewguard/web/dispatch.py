@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import BinaryIO
 
 from ..client import CLIENT_PREFIX, client_name
+from ..protocol import RequestFacts, Respond
 from ..settings import Settings
-from ..state import GuardState
+from ..state import Endpoint, GuardState
 from .responder import StaticResponse, answer_file, not_found, respond
 
 StaticAnswer = tuple[StaticResponse, BinaryIO | None]
@@ -35,11 +36,28 @@ def is_root_file(path: str, state: GuardState) -> bool:
     return state.root_files is not None and path[1:] in state.root_files.entries
 
 
+def endpoint_answer(endpoint: Endpoint, request: RequestFacts, state: GuardState) -> Respond:
+    """What ``endpoint`` answers ``request``. A HEAD answer keeps the GET's headers and loses its
+    body here, once for every adapter: some servers (wsgiref) send whatever body they are handed,
+    and a body after a HEAD answer is read as the start of the next response on the connection."""
+    answer = endpoint.handler(request, state)
+    if request.method == "HEAD" and answer.body:
+        return Respond(answer.status, answer.headers)
+    return answer
+
+
 def static_answer(
     state: GuardState, kind: str, name: str, method: str, headers: Mapping[str, str]
 ) -> StaticAnswer:
     """The answer for ``name`` (relative to STATIC_URL, or to ``/`` for kind "root"), with the
     file to send opened when there is one. Unknown names get skewguard's 404."""
+    response, body = _static_answer(state, kind, name, method, headers)
+    return (_head(response) if method == "HEAD" else response), body
+
+
+def _static_answer(
+    state: GuardState, kind: str, name: str, method: str, headers: Mapping[str, str]
+) -> StaticAnswer:
     extra = state.extra_headers
     if kind == "client":
         if name != client_name():
@@ -50,3 +68,8 @@ def static_answer(
         return not_found(extra), None
     response, body = answer_file(table, name.lstrip("/"), method, headers)
     return (response if response is not None else not_found(extra)), body
+
+
+def _head(response: StaticResponse) -> StaticResponse:
+    """A HEAD answer has the headers of the GET's and no body (whichever server sends it)."""
+    return StaticResponse(response.status, response.headers) if response.body else response

@@ -484,6 +484,7 @@ def answer_file(
 _NOT_ALLOWED = [(b"allow", b"GET, HEAD"), (b"content-length", b"0")]
 _RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*")
 _accept_cache: dict[str, tuple[str, ...]] = {}
+_ACCEPT_READ = 1024  # characters of Accept-Encoding read (real values are under 100)
 
 
 def respond(
@@ -526,13 +527,16 @@ def _head_of(response: StaticResponse) -> StaticResponse:
 
 
 def accepted_encodings(header: str) -> tuple[str, ...]:
-    """Encodings the client accepts, best first; q=0 excludes one; malformed parts are ignored."""
+    """Encodings the client accepts, best first; q=0 excludes one; malformed parts are ignored.
+    Only the first kilobyte is read, and it is the cache key: a server may hand over headers of
+    megabytes, and 512 of those as keys would hold that much memory."""
+    header = header[:_ACCEPT_READ]
     cached = _accept_cache.get(header)
     if cached is not None:
         return cached
     weights: dict[str, float] = {}
     wildcard: float | None = None
-    for part in header[:1024].split(","):
+    for part in header.split(","):
         name, _, params = part.partition(";")
         name = name.strip().lower()
         q = 1.0

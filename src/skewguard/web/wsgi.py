@@ -17,7 +17,7 @@ from ..plan import (
 from ..protocol import Proceed, RequestFacts, Respond, decide
 from ..state import Guard, GuardState
 from ..types import Environ, ExcInfo, StartResponse, Write, WSGIApp, WSGIHeaders
-from .dispatch import is_root_file, static_answer, static_kind
+from .dispatch import endpoint_answer, is_root_file, static_answer, static_kind
 from .inject import HtmlInjector
 from .responder import STREAM_CHUNK, StaticResponse, read_range
 
@@ -78,7 +78,8 @@ class WSGIMiddleware:
         path = decoded_path(environ) or "/"
         endpoint = guard.endpoints.get(path)
         if endpoint is not None and path not in self.framework_paths:
-            return _start(start_response, endpoint.handler(facts_from_environ(environ), state))
+            answer = endpoint_answer(endpoint, facts_from_environ(environ), state)
+            return _start(start_response, answer)
         kind = static_kind(path, settings)
         if kind is not None:  # STATIC_URL belongs to skewguard: unknown names are a quick 404
             name = path[len(settings.STATIC_URL) :]

@@ -25,7 +25,7 @@ from ...plan import (
 )
 from ...protocol import Proceed, RequestFacts, Respond, decide
 from ...state import Guard, GuardState
-from ...web.dispatch import is_root_file, static_answer, static_kind
+from ...web.dispatch import endpoint_answer, is_root_file, static_answer, static_kind
 from ...web.inject import HtmlInjector
 from ...web.responder import StaticResponse, read_range
 from .conf import get_guard
@@ -78,8 +78,8 @@ class SkewguardMiddleware:
         if endpoint is not None and endpoint.blocking:
             # A blocking endpoint (a bust waits on a lock, files and the other workers' answers)
             # runs in a worker thread: on the event loop it would stall every other request.
-            handler = sync_to_async(endpoint.handler, thread_sensitive=False)
-            return _http(await handler(_facts(request), state))
+            answer = sync_to_async(endpoint_answer, thread_sensitive=False)
+            return _http(await answer(endpoint, _facts(request), state))
         early, add = self._before(request, state)
         if early is not None:
             return early
@@ -91,7 +91,7 @@ class SkewguardMiddleware:
         guard, settings = self.guard, self.guard.settings
         endpoint = guard.endpoints.get(request.path_info)
         if endpoint is not None:
-            return _http(endpoint.handler(_facts(request), state)), ()
+            return _http(endpoint_answer(endpoint, _facts(request), state)), ()
         for path in (request.path, request.path_info):  # STATIC_URL with the prefix, or without
             kind = static_kind(path, settings)
             if kind is not None:
