@@ -170,3 +170,14 @@ def test_the_client_size_the_pages_quote_is_its_size():
     assert quoted and int(quoted.group(1).replace(",", "")) == size, (quoted, size)
     readme = re.search(r"\(([\d.]+) KB gzipped", (ROOT / "README.md").read_text())
     assert readme and float(readme.group(1)) == round(size / 1024, 1), (readme, size)
+
+
+def test_every_environment_variable_the_pages_name_is_a_setting():
+    import dataclasses
+
+    from skewguard.settings import Settings
+
+    known = {f.name for f in dataclasses.fields(Settings)}
+    for page in PAGES:
+        for name in re.findall(r"SKEWGUARD_([A-Z][A-Z_]*[A-Z])", page.read_text()):
+            assert name in known, f"{page.name}: SKEWGUARD_{name} is no setting"
