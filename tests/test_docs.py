@@ -78,6 +78,8 @@ def run_blocks(markdown: Path, workdir: Path) -> None:
                 if is_pip_install(line):
                     continue
                 lines.append(line.replace("python ", f"{sys.executable} "))
+            # A failing step must not leave a backgrounded server running.
+            lines.insert(0, "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT")
             result = subprocess.run(
                 ["bash", "-euo", "pipefail", "-c", "\n".join(lines)],
                 cwd=workdir,
