@@ -183,3 +183,54 @@ def test_every_environment_variable_the_pages_name_is_a_setting():
     for page in PAGES:
         for name in re.findall(r"SKEWGUARD_([A-Z][A-Z_]*[A-Z])", page.read_text()):
             assert name in known, f"{page.name}: SKEWGUARD_{name} is no setting"
+
+
+def _installed_by(page_text: str) -> set[str]:
+    """Distributions the page's `pip install` lines bring: those named, the extras' and
+    skewguard's own requirements, and each named package's direct requirements."""
+    import importlib.metadata
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    named = {_package_name(r) for r in project["dependencies"]}
+    for line in re.findall(r"^pip install (.+)$", page_text, re.M):
+        for word in shlex.split(line):
+            extras = re.fullmatch(r"skewguard\[([a-z,]+)\]", word)
+            if extras:
+                for extra in extras.group(1).split(","):
+                    named |= {_package_name(r) for r in project["optional-dependencies"][extra]}
+            elif not word.startswith("-"):
+                named.add(_package_name(word))
+    brought = set(named)
+    for name in named:
+        for requirement in importlib.metadata.requires(name) or ():
+            if "extra ==" not in requirement:
+                brought.add(_package_name(requirement))
+    return brought
+
+
+PYTHON_PAGES = [p for p in PAGES if "```python\n" in p.read_text()]
+
+
+@pytest.mark.parametrize("page", PYTHON_PAGES, ids=[p.name for p in PYTHON_PAGES])
+def test_every_import_of_a_page_is_installed_by_its_pip_lines(page):
+    """A newcomer installs what the page says, then runs its code: each module a Python block
+    imports comes from the standard library, skewguard, or a package the page installs."""
+    import ast
+    import importlib.metadata
+
+    text = page.read_text()
+    brought = _installed_by(text)
+    providers = importlib.metadata.packages_distributions()
+    for kind, code in BLOCK.findall(text):
+        if kind != "python":
+            continue
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.Import):
+                roots = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                roots = {node.module.split(".")[0]}
+            else:
+                continue
+            for root in roots - set(sys.stdlib_module_names) - {"skewguard"}:
+                dists = {_package_name(d) for d in providers.get(root, [])}
+                assert dists & brought, f"{page.name}: `import {root}` needs {dists or root}"
