@@ -208,7 +208,7 @@ def _installed_by(page_text: str) -> set[str]:
     return brought
 
 
-PYTHON_PAGES = [p for p in PAGES if "```python\n" in p.read_text()]
+PYTHON_PAGES = [p for p in PAGES if re.search(r"```python\n|python -m ", p.read_text())]
 
 
 @pytest.mark.parametrize("page", PYTHON_PAGES, ids=[p.name for p in PYTHON_PAGES])
@@ -222,7 +222,10 @@ def test_every_import_of_a_page_is_installed_by_its_pip_lines(page):
     brought = _installed_by(text)
     providers = importlib.metadata.packages_distributions()
     for kind, code in BLOCK.findall(text):
-        if kind != "python":
+        if kind == "sh":  # `python -m uvicorn ...`
+            for root in set(re.findall(r"python -m (\w+)", code)) - set(sys.stdlib_module_names):
+                dists = {_package_name(d) for d in providers.get(root, [])}
+                assert dists & brought, f"{page.name}: `python -m {root}` needs {dists or root}"
             continue
         for node in ast.walk(ast.parse(code)):
             if isinstance(node, ast.Import):
