@@ -32,6 +32,14 @@ def cli_reference() -> str:
             command, info_name=name, parent=context, terminal_width=100, max_content_width=100
         )
         lines += [f"## skewguard {name}", "", "```text", command.get_help(sub), "```", ""]
+        if isinstance(command, click.Group):  # `skewguard release list|activate|retire`
+            for sub_name in sorted(command.commands):
+                leaf = command.commands[sub_name]
+                leaf_context = click.Context(
+                    leaf, info_name=sub_name, parent=sub, terminal_width=100, max_content_width=100
+                )
+                help_text = leaf.get_help(leaf_context)
+                lines += [f"### skewguard {name} {sub_name}", "", "```text", help_text, "```", ""]
     return "\n".join(lines)
 
 
@@ -41,10 +49,22 @@ def settings_reference() -> str:
         "",
         "Generated from `skewguard.settings.Settings` by `scripts/gen-docs.py`; a test keeps it current.",
         "",
-        'Give them as keyword arguments (`Skewguard(static_root="dist")`, any case), as environment',
-        "variables `SKEWGUARD_<NAME>`, or (Django) in `settings.py`. Keyword arguments win over the",
-        "environment, which wins over the defaults. An invalid value stops start-up with one line",
-        "naming the setting.",
+        'Give them as keyword arguments (`Skewguard(static_root="dist")`, any case) or as environment',
+        "variables `SKEWGUARD_<NAME>`. Keyword arguments win over the environment, which wins over",
+        "the defaults. An invalid value stops start-up with one line naming the setting. Booleans",
+        "from the environment are `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`.",
+        "",
+        "- **Django** (`skewguard.contrib.django`): `SECRET_KEY`, `STATIC_URL`, `STATIC_ROOT`,",
+        "  `STATICFILES_DIRS` (as `STATIC_DIRS`) and `DEBUG` come from Django's own settings (with",
+        "  `DEBUG = True`, `SERVE_STATIC` is off: `runserver` serves `/static/`); `APP_VERSION`,",
+        "  `APP_VERSION_HEADER`, `APP_VERSION_MISMATCH`, `VERSION_ENDPOINT` and",
+        "  `STATIC_DEV_VERSION_QUERY` are read under their plain names; any other in",
+        '  `SKEWGUARD = {"NAME": value}`. All of these count as keyword arguments.',
+        "- **Flask** (`skewguard.contrib.flask`): from `app.config`, any setting as",
+        "  `SKEWGUARD_<NAME>`, and the same five plain names plus `SECRET_KEY`; the extension's own",
+        "  keyword arguments (`Skewguard(app, static_root=...)`) win.",
+        "- **Litestar**: `SkewguardPlugin(static_root=..., ...)` takes keyword arguments, or a",
+        "  `Skewguard` object made beforehand.",
         "",
         "| name | type | default | environment | meaning |",
         "| --- | --- | --- | --- | --- |",

@@ -3,26 +3,27 @@ quick start: real servers, a real Vite build, a real deploy."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from ..conftest import ROOT
 from ..processes import free_port
-from ..test_docs import BLOCK
+from ..test_docs import BLOCK, is_pip_install
 
 RECIPES = sorted((ROOT / "docs" / "integrations").glob("*.md"))
 
 
+# The recipes' `npm install` lines name the versions the browser fixture installs.
+NPM_FIXTURE_PACKAGES = json.loads((ROOT / "tests/fixtures/browser/package.json").read_text())
+
+
 def run_recipe(markdown: Path, workdir: Path) -> None:
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"
-    ]
     port = str(free_port())
     env = {
         **os.environ,
@@ -34,11 +35,13 @@ def run_recipe(markdown: Path, workdir: Path) -> None:
         if kind == "sh":
             lines = []
             for line in code.splitlines():
-                m = re.match(r"pip install 'skewguard\[([a-z,]+)\]'", line)
-                if m:  # installed already: check the extras it names exist
-                    assert set(m.group(1).split(",")) <= set(extras), line
+                if is_pip_install(line):
                     continue
                 if line.startswith("npm install"):  # node_modules: the browser tests' packages
+                    for package in (w for w in line.split()[2:] if not w.startswith("-")):
+                        name, _, version = package.rpartition("@")
+                        wanted = NPM_FIXTURE_PACKAGES["dependencies"].get(name)
+                        assert version == wanted, f"{line}: the suite tests {name}@{wanted}"
                     continue
                 lines.append(line.replace("python ", f"{sys.executable} "))
             # A failing step must not leave a backgrounded server running.
