@@ -88,9 +88,10 @@ def test_manage_py_skewguard(project, tmp_path):
     env = {**project, "SKEWGUARD_REGISTRY": "file"}
     write_release(env, 1)
     # Before collectstatic: the commands that need no build work.
-    token = manage(env, "skewguard", "token", "--ttl", "60")
-    assert token.returncode == 0, token.stderr
-    assert verify_token("django-test-secret", token.stdout.strip())
+    for ttl in ("60", "10m"):  # seconds, or a duration as `skewguard token` takes it
+        token = manage(env, "skewguard", "token", "--ttl", ttl)
+        assert token.returncode == 0, token.stderr
+        assert verify_token("django-test-secret", token.stdout.strip())
     usage = manage(env, "skewguard", "nonsense")
     assert usage.returncode == 2 and "No such command" in usage.stderr, usage.stderr
 

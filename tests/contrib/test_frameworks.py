@@ -116,7 +116,7 @@ def test_flask_extension(dist, tmp_path):
     assert runner.invoke(args=["skewguard", "version", str(out)]).output.startswith(
         app2.extensions["skewguard"].version
     )
-    token = runner.invoke(args=["skewguard", "token", "--ttl", "60"]).output.strip()
+    token = runner.invoke(args=["skewguard", "token", "--ttl", "10m"]).output.strip()
     assert c2.post("/cache/bust", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     built = runner.invoke(
         args=["skewguard", "build", str(dist[0]), "--out", str(tmp_path / "again"), "-q"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 
@@ -94,6 +95,14 @@ def test_token_lifetimes_out_of_range_are_usage_errors(ttl):
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("skewguard: error: Invalid value for --ttl")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize("ttl", ["600", "10m"])
+def test_a_token_lifetime_is_a_duration_or_plain_seconds(ttl):
+    result = run_cli("token", "--ttl", ttl, "--secret-key", "k")
+    assert result.returncode == 0 and verify_token("k", result.stdout.strip())
+    expires = int(result.stdout.split(".")[1])
+    assert 590 <= expires - time.time() <= 600
 
 
 def test_the_longest_token_lifetime_verifies():

@@ -40,7 +40,7 @@ group.add_command(cli.status)
 
 @group.command("token")
 @click.option(
-    "--ttl", default=600, show_default=True, type=click.IntRange(1), help="Lifetime in seconds."
+    "--ttl", default="10m", show_default=True, type=cli.TokenLifetime(), help=cli.TOKEN_TTL_HELP
 )
 def token(ttl: int) -> None:
     """Print a bust token signed with the project's SECRET_KEY."""
