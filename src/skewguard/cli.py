@@ -794,7 +794,7 @@ def publish(
     help="Also say where each release's files are: in --static-root, in this store, both or "
     "neither ($SKEWGUARD_STORE).",
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the releases as JSON.")
 def release_list(
     redis_url: str | None,
     static_root: str | None,
@@ -934,9 +934,14 @@ def status(
             except (OSError, ValueError) as exc:
                 raise _Failure(f"{url}: no status document ({exc})") from None
         report, _ = _tabs_report(redis_url, static_root, registry_path, None, None)
-        if report is None:
+        if report is None and not (static_root or registry_path):
             raise click.UsageError(
                 "say where the counts are: --redis-url, --static-root, --registry-path or --url"
+            )
+        if report is None:
+            raise _Failure(
+                f"no live-tab counts at {registry_path or static_root} yet: no server with the "
+                "file registry has run there (or give --redis-url or --url)"
             )
         from .releases import RegistryError
 

@@ -79,3 +79,15 @@ def test_sparkline():
     assert sparkline([]) == "" and sparkline([0, 0]) == "▁▁"
     line = sparkline([0, 4, 8])
     assert line[0] == "▁" and line[-1] == "█" and len(line) == 3
+
+
+def test_status_on_a_build_no_server_has_run_says_so(tmp_path):
+    _, out, _ = built(tmp_path, "blue")
+    result = run_cli("status", "--static-root", str(out))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == (
+        f"skewguard: error: no live-tab counts at {out} yet: no server with the file registry "
+        "has run there (or give --redis-url or --url)"
+    )
+    nowhere = run_cli("status")
+    assert nowhere.returncode == 2 and "say where the counts are" in nowhere.stderr
