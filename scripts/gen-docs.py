@@ -21,7 +21,8 @@ def cli_reference() -> str:
         "# CLI reference",
         "",
         "Generated from the CLI itself by `scripts/gen-docs.py`; a test keeps it current.",
-        "Exit codes: 0 success, 1 failure, 2 usage error. Every error is one line on stderr.",
+        "Exit codes: 0 success, 1 failure, 2 usage error. Every error is one line on stderr (`build"
+        " --strict` lists each missing reference on a line of its own before it).",
         "",
     ]
     context = click.Context(cli, info_name="skewguard", terminal_width=100, max_content_width=100)
