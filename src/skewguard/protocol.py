@@ -159,10 +159,9 @@ def version_endpoint(
         return json_response(405, {"error": "method not allowed"}, (("Allow", "GET, HEAD"),))
     # Every tab polls this: the answer depends only on the snapshot and where ?client= stands,
     # so it is worked out and encoded once per snapshot and standing, not once per poll.
-    global _version_answers
-    answers = _version_answers
-    if answers is None or answers.snapshot is not snapshot:
-        answers = _version_answers = _VersionAnswers(snapshot)
+    answers = snapshot.derived.get("version")
+    if answers is None:
+        answers = snapshot.derived["version"] = _VersionAnswers(snapshot)
     client = _query_value(request.query[:1024], "client")
     standing = answers.standing(client) if VERSION_PATTERN.match(client) else None
     key = (standing, settings.APP_VERSION_HEADER)
@@ -207,8 +206,6 @@ class _VersionAnswers:
     def standing(self, client: str) -> str:
         return str(self._classify(client, self.target, self.registry, self.snapshot.held))
 
-
-_version_answers: _VersionAnswers | None = None
 
 
 def _query_value(query: str, name: str) -> str:

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SkewguardError
@@ -58,6 +58,9 @@ class VersionSnapshot:
     # Releases whose files this server holds (the build directory's release history): a version
     # the registry never saw is still servable here, not unknown.
     held: frozenset[str] = frozenset()
+    # Answers worked out from this snapshot alone (``/version``'s), kept with it: a new snapshot
+    # (a bust, a registry change, ``dataclasses.replace``) starts with none.
+    derived: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def header_value(self) -> bytes:
