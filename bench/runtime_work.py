@@ -160,8 +160,6 @@ def app_for(variant: str, root: str):
         os.environ["SKEWGUARD_REGISTRY"] = "none"
     if variant == "skewguard's shape":
         return skewguard_shape(root)
-    if variant == "REGISTRY=none":
-        os.environ["SKEWGUARD_REGISTRY"] = "none"
     return runtime_apps.with_skewguard(root)
 
 

@@ -629,7 +629,7 @@ class TokenLifetime(_IntParamType):
 
         if isinstance(value, int):
             seconds = value
-        elif str(value).strip().isdigit():
+        elif re.fullmatch(r"\s*[0-9]{1,12}\s*", str(value)):  # ASCII digits only: "²" is no 2
             seconds = int(str(value))
         else:
             try:

@@ -207,7 +207,6 @@ class _VersionAnswers:
         return str(self._classify(client, self.target, self.registry, self.snapshot.held))
 
 
-
 def _query_value(query: str, name: str) -> str:
     """The first value of ``name`` in a query string, decoded as ``parse_qs`` would (a scan:
     ``/version`` polls carry a heartbeat, and parsing all of it per poll cost more than the rest

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from skewguard import Skewguard
 from skewguard.protocol import RequestFacts, version_endpoint
 from skewguard.releases.model import ACTIVE, RETAINED, RETIRED, RegistryState, Release
 from skewguard.settings import Settings
@@ -59,3 +60,19 @@ def test_a_hostile_client_value_is_ignored():
     for query in ("client=%3Cscript%3E", "client=" + "x" * 65, "client=a;b"):
         answer = body("r3", query)
         assert "client" not in answer and answer["version"] == "r3"
+
+
+def test_version_answers_are_worked_out_once_per_snapshot_whatever_other_guards_do(tmp_path):
+    """Two guards in one process (two apps): each snapshot keeps its own /version answers, so
+    alternating polls never rebuild them."""
+    guards = [Skewguard(app_version=f"v{i}", vite_hot_file="") for i in (1, 2)]
+    poll = RequestFacts("GET", "/version", "client=v1", {})
+    for _ in range(3):
+        for guard in guards:
+            answer = version_endpoint(poll, guard.snapshot, guard.settings)
+            assert json.loads(answer.body)["version"] == guard.version
+    kept = [guard.snapshot.derived["version"] for guard in guards]
+    for guard, answers in zip(guards, kept, strict=True):
+        version_endpoint(poll, guard.snapshot, guard.settings)
+        assert guard.snapshot.derived["version"] is answers
+    assert kept[0] is not kept[1]

@@ -88,10 +88,11 @@ def test_manage_py_skewguard(project, tmp_path):
     env = {**project, "SKEWGUARD_REGISTRY": "file"}
     write_release(env, 1)
     # Before collectstatic: the commands that need no build work.
-    for ttl in ("60", "10m"):  # seconds, or a duration as `skewguard token` takes it
+    for ttl, seconds in (("60", 60), ("10m", 600)):  # seconds, or a duration as the CLI's
         token = manage(env, "skewguard", "token", "--ttl", ttl)
         assert token.returncode == 0, token.stderr
         assert verify_token("django-test-secret", token.stdout.strip())
+        assert seconds - 30 <= int(token.stdout.split(".")[1]) - time.time() <= seconds
     usage = manage(env, "skewguard", "nonsense")
     assert usage.returncode == 2 and "No such command" in usage.stderr, usage.stderr
 

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -117,6 +118,7 @@ def test_flask_extension(dist, tmp_path):
         app2.extensions["skewguard"].version
     )
     token = runner.invoke(args=["skewguard", "token", "--ttl", "10m"]).output.strip()
+    assert 570 <= int(token.split(".")[1]) - time.time() <= 600  # 10m is 600 s, not 10
     assert c2.post("/cache/bust", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     built = runner.invoke(
         args=["skewguard", "build", str(dist[0]), "--out", str(tmp_path / "again"), "-q"]

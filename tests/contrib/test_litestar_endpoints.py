@@ -63,3 +63,29 @@ def test_every_endpoint_answers_under_litestar(tmp_path):
 
         assert client.get("/ops/ping").json() == {"pong": True}
         assert client.get("/ops/elsewhere").status_code == 404  # no route: still Litestar's 404
+
+
+@get("/robots.txt", sync_to_thread=False)
+def apps_robots() -> str:
+    return "the app's robots"
+
+
+def test_root_files_under_litestar_beside_a_route_of_the_app(tmp_path):
+    """ROOT_FILES_DIR's files get routes when the app starts, except where the app routes the
+    path itself: there skewguard's middleware answers the file first, as in every adapter (the
+    app used to fail to start: two handlers for one path)."""
+    _, out = build_small_site(tmp_path, "out")
+    root = tmp_path / "root"
+    (root / ".well-known").mkdir(parents=True)
+    (root / "robots.txt").write_text("User-agent: *\n")
+    (root / ".well-known" / "security.txt").write_text("Contact: ops@example.invalid\n")
+    guard = Skewguard(static_root=str(out), root_files_dir=str(root), vite_hot_file="")
+    app = Litestar(route_handlers=[home, apps_robots], plugins=[SkewguardPlugin(guard)])
+    with TestClient(app=app) as client:
+        assert client.get("/").json() == {"page": "home"}
+        robots = client.get("/robots.txt")
+        assert robots.status_code == 200 and robots.text == "User-agent: *\n"
+        security = client.get("/.well-known/security.txt")
+        assert security.text == "Contact: ops@example.invalid\n"
+        assert security.headers["cache-control"] == "no-cache"
+        assert client.get("/missing.txt").status_code == 404

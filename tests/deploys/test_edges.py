@@ -89,7 +89,9 @@ def test_a_token_has_one_spelling():
         assert not verify_token("k", variant), variant
 
 
-@pytest.mark.parametrize("ttl", ["0s", "0w", "99999999w", "999999999999999999999999w", "3651d"])
+@pytest.mark.parametrize(
+    "ttl", ["0s", "0w", "99999999w", "999999999999999999999999w", "3651d", "²", "٦٠٠", "9" * 5000]
+)
 def test_token_lifetimes_out_of_range_are_usage_errors(ttl):
     result = run_cli("token", "--ttl", ttl, "--secret-key", "k")
     assert result.returncode == 2 and result.stdout == ""

@@ -110,8 +110,9 @@ def test_adapters_do_not_import_guard_py_and_import_stays_light() -> None:
 
 def _module_imports(package: Path) -> dict[str, set[str]]:
     """Each module of the package and the package modules it imports when it is imported: the
-    top-level statements, including those under ``if``/``try``, but not ``if TYPE_CHECKING``
-    blocks or function bodies (deferred imports, which cannot form a cycle at import time)."""
+    statements that run then (the top level, and the bodies of ``if``, ``try``, ``with``, loops
+    and classes), but not ``if TYPE_CHECKING`` blocks or function bodies (deferred imports, which
+    cannot form a cycle at import time)."""
     modules: dict[str, tuple[Path, list[str]]] = {}
     for path in package.rglob("*.py"):
         parts = ["skewguard", *path.relative_to(package).with_suffix("").parts]
@@ -137,6 +138,9 @@ def _module_imports(package: Path) -> dict[str, set[str]]:
                     visit(node.finalbody)
                     for handler in node.handlers:
                         visit(handler.body)
+                elif isinstance(node, (ast.ClassDef, ast.With, ast.For, ast.While)):
+                    visit(node.body)  # run as the module is imported, like the top level
+                    visit(getattr(node, "orelse", []))
                 elif isinstance(node, ast.Import):
                     found.update(alias.name for alias in node.names)
                 elif isinstance(node, ast.ImportFrom):

@@ -59,15 +59,7 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         app_config.route_handlers.extend(
             _endpoint_route(guard, path) for path in guard.endpoints if path not in framework
         )
-        # Root files (ROOT_FILES_DIR: robots.txt, .well-known/...) are served at their own paths:
-        # the ones the directory holds when the app is made. Litestar's path syntax takes braces
-        # as parameters: a name with one is left out.
-        root_files = guard.current().root_files
-        app_config.route_handlers.extend(
-            _endpoint_route(guard, "/" + name)
-            for name in (root_files.entries if root_files is not None else ())
-            if "{" not in name and "}" not in name and "/" + name not in guard.endpoints
-        )
+        app_config.on_startup.append(lambda app: _route_root_files(guard, app))
         template_config = app_config.template_config
         if template_config is not None:
             previous = template_config.engine_callback
@@ -147,6 +139,23 @@ class SkewguardPlugin(InitPluginProtocol, CLIPluginProtocol):
         from ..cli import framework_commands
 
         cli.add_command(framework_commands(self.guard))
+
+
+def _route_root_files(guard: Skewguard, app: Any) -> None:
+    """Root files (ROOT_FILES_DIR: robots.txt, .well-known/...) at their own paths, as the
+    directory holds them when the app starts: Litestar answers an unrouted path itself, before any
+    middleware. Registered once the app's own routes are known, because a path the app routes
+    itself stays the app's (two handlers for one path would stop the app from starting).
+    Litestar's path syntax takes braces as parameters: a name with one is left out."""
+    root_files = guard.current().root_files
+    if root_files is None:
+        return
+    taken = {route.path for route in app.routes}
+    for name in sorted(root_files.entries):
+        path = "/" + name
+        if "{" in name or "}" in name or path in taken or path in guard.endpoints:
+            continue
+        app.register(_endpoint_route(guard, path))
 
 
 OWN_ROUTE = "skewguard_own"  # the opt key of the routes whose answers are skewguard's own

@@ -3,7 +3,8 @@
 One place for all adapters: the endpoints (``Guard.endpoints``: ``/version``, ``/cache/bust`` and
 any added with ``Skewguard.add_endpoint``), the browser client under
 ``STATIC_URL + CLIENT_PREFIX``, the build directory under ``STATIC_URL``, and root files
-(ROOT_FILES_DIR) at ``/``. Everything else is the application's.
+(ROOT_FILES_DIR) at ``/``. Everything else is the application's. A HEAD answer of skewguard's
+own (an endpoint's, a file's) loses its body here, for every adapter.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ..client import CLIENT_PREFIX, client_name
 from ..protocol import RequestFacts, Respond
 from ..settings import Settings
 from ..state import Endpoint, GuardState
-from .responder import StaticResponse, answer_file, not_found, respond
+from .responder import StaticResponse, answer_file, head_of, not_found, respond
 
 StaticAnswer = tuple[StaticResponse, BinaryIO | None]
 
@@ -52,7 +53,7 @@ def static_answer(
     """The answer for ``name`` (relative to STATIC_URL, or to ``/`` for kind "root"), with the
     file to send opened when there is one. Unknown names get skewguard's 404."""
     response, body = _static_answer(state, kind, name, method, headers)
-    return (_head(response) if method == "HEAD" else response), body
+    return (head_of(response) if method == "HEAD" else response), body
 
 
 def _static_answer(
@@ -68,8 +69,3 @@ def _static_answer(
         return not_found(extra), None
     response, body = answer_file(table, name.lstrip("/"), method, headers)
     return (response if response is not None else not_found(extra)), body
-
-
-def _head(response: StaticResponse) -> StaticResponse:
-    """A HEAD answer has the headers of the GET's and no body (whichever server sends it)."""
-    return StaticResponse(response.status, response.headers) if response.body else response

@@ -497,7 +497,7 @@ def respond(
         return StaticResponse(405, [*_NOT_ALLOWED, *table.extra])
     if not headers:  # the common case: nothing to negotiate or check
         response = table.load_body(entry.identity, entry.immutable)
-        return response if method == "GET" else _head_of(response)
+        return response if method == "GET" else head_of(response)
 
     variant = entry.identity
     accept = headers.get("accept-encoding")
@@ -519,11 +519,13 @@ def respond(
             return partial
 
     response = table.load_body(variant, entry.immutable)
-    return response if method == "GET" else _head_of(response)
+    return response if method == "GET" else head_of(response)
 
 
-def _head_of(response: StaticResponse) -> StaticResponse:
-    return StaticResponse(response.status, response.headers)
+def head_of(response: StaticResponse) -> StaticResponse:
+    """A HEAD answer: the GET's status and headers (its Content-Length too), and no body,
+    whichever server sends it."""
+    return StaticResponse(response.status, response.headers) if response.body else response
 
 
 def accepted_encodings(header: str) -> tuple[str, ...]:
