@@ -694,6 +694,7 @@ def test_kept_alive_connections_stay_in_step(server: Running) -> None:
     so the response after them on the same connection starts where the client expects it."""
     css = "/static/" + server.hashed["css/app.css"]
     heads = [
+        "/static/" + server.hashed["js/big.js"],  # sent from disk, not from memory
         "/static/no-such-file.css",
         "/static/_skewguard/nope.js",
         "/static/_skewguard/" + client_name(),

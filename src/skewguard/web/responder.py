@@ -523,9 +523,11 @@ def respond(
 
 
 def head_of(response: StaticResponse) -> StaticResponse:
-    """A HEAD answer: the GET's status and headers (its Content-Length too), and no body,
-    whichever server sends it."""
-    return StaticResponse(response.status, response.headers) if response.body else response
+    """A HEAD answer: the GET's status and headers (its Content-Length too), and no body, in
+    memory or from a file, whichever server sends it."""
+    if response.body or response.file is not None:
+        return StaticResponse(response.status, response.headers)
+    return response
 
 
 def accepted_encodings(header: str) -> tuple[str, ...]:
